@@ -1,0 +1,107 @@
+/* Internal helpers shared by the core's modules (otpc__ names). Not part of
+ * the public API: nothing outside this repository may include it. */
+#ifndef OTPC_INTERNAL_H
+#define OTPC_INTERNAL_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "otpc/buf.h"
+#include "otpc/error.h"
+#include "otpc/term.h"
+
+/* External term format tags (erts external.h); ei.h has the same values
+ * under ERL_*_EXT names, these are for code that parses raw bytes. */
+enum {
+  OTPC_TAG_VERSION = 131,
+  OTPC_TAG_COMPRESSED = 80,
+  OTPC_TAG_NEW_FLOAT = 70,
+  OTPC_TAG_BIT_BINARY = 77,
+  OTPC_TAG_ATOM_CACHE_REF = 82,
+  OTPC_TAG_NEW_PID = 88,
+  OTPC_TAG_NEW_PORT = 89,
+  OTPC_TAG_NEWER_REFERENCE = 90,
+  OTPC_TAG_SMALL_INTEGER = 97,
+  OTPC_TAG_INTEGER = 98,
+  OTPC_TAG_FLOAT = 99,
+  OTPC_TAG_ATOM = 100,
+  OTPC_TAG_REFERENCE = 101,
+  OTPC_TAG_PORT = 102,
+  OTPC_TAG_PID = 103,
+  OTPC_TAG_SMALL_TUPLE = 104,
+  OTPC_TAG_LARGE_TUPLE = 105,
+  OTPC_TAG_NIL = 106,
+  OTPC_TAG_STRING = 107,
+  OTPC_TAG_LIST = 108,
+  OTPC_TAG_BINARY = 109,
+  OTPC_TAG_SMALL_BIG = 110,
+  OTPC_TAG_LARGE_BIG = 111,
+  OTPC_TAG_NEW_FUN = 112,
+  OTPC_TAG_EXPORT = 113,
+  OTPC_TAG_NEW_REFERENCE = 114,
+  OTPC_TAG_SMALL_ATOM = 115,
+  OTPC_TAG_MAP = 116,
+  OTPC_TAG_FUN = 117,
+  OTPC_TAG_ATOM_UTF8 = 118,
+  OTPC_TAG_SMALL_ATOM_UTF8 = 119,
+  OTPC_TAG_V4_PORT = 120
+};
+
+/* Fills err (when not NULL) with code, offset and a printf-style sentence,
+ * and returns code, so a caller can write `return otpc__err(...)`. */
+int otpc__err(otpc_err_t *err, int code, size_t offset, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 4, 5)))
+#endif
+    ;
+
+/* Big-endian reads of unaligned bytes. */
+static inline uint16_t otpc__get16(const uint8_t *p) {
+  return (uint16_t)((uint16_t)p[0] << 8 | p[1]);
+}
+static inline uint32_t otpc__get32(const uint8_t *p) {
+  return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 |
+         (uint32_t)p[3];
+}
+static inline uint64_t otpc__get64(const uint8_t *p) {
+  return (uint64_t)otpc__get32(p) << 32 | otpc__get32(p + 4);
+}
+static inline void otpc__put16(uint8_t *p, uint16_t v) {
+  p[0] = (uint8_t)(v >> 8);
+  p[1] = (uint8_t)v;
+}
+static inline void otpc__put32(uint8_t *p, uint32_t v) {
+  p[0] = (uint8_t)(v >> 24);
+  p[1] = (uint8_t)(v >> 16);
+  p[2] = (uint8_t)(v >> 8);
+  p[3] = (uint8_t)v;
+}
+
+/* UTF-8 (utf8.c). Decodes one code point at s[0..n): returns the bytes it
+ * spans (1..4) and sets *cp, or 0 for an invalid or truncated sequence
+ * (overlong forms, surrogates and values over 0x10FFFF are invalid). */
+size_t otpc__utf8_decode(const uint8_t *s, size_t n, uint32_t *cp);
+/* Writes cp as UTF-8 into out (room for 4 bytes); returns the length. */
+size_t otpc__utf8_encode(uint32_t cp, uint8_t *out);
+/* Counts the code points of valid UTF-8 text; -1 if invalid. */
+long otpc__utf8_count(const uint8_t *s, size_t n);
+
+/* Integers of any size (bigint.c); magnitudes are little-endian bytes
+ * without high zero bytes, as in otpc_int_t. */
+/* Parses an optional sign and decimal digits (the whole of s[0..n)). */
+int otpc__big_from_dec(const char *s, size_t n, int *neg, otpc_buf_t *mag);
+/* Parses digits in a base from 2 to 36 (no sign). */
+int otpc__big_from_base(const char *s, size_t n, unsigned base,
+                        otpc_buf_t *mag);
+/* Appends the decimal text of a signed magnitude (no NUL counted). */
+int otpc__big_to_dec(int neg, const uint8_t *mag, size_t n, otpc_buf_t *out);
+
+/* Views of the small integers 0..255 and of nil in static storage, for the
+ * elements and the tail of a STRING_EXT list (term_decode.c). */
+otpc_term_t otpc__small_int_view(uint8_t value);
+otpc_term_t otpc__nil_view(void);
+/* The end of the validated term that starts at p (iterative). */
+const uint8_t *otpc__term_skip(const uint8_t *p);
+
+#endif
