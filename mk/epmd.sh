@@ -9,7 +9,8 @@ otpc_epmd_start() {
     epmd -port "$port" &
     pid=$!
     # Ready when it answers a NAMES request; gone if the port was taken.
-    for _ in $(seq 1 200); do
+    # Each probe is a short-lived process, which paces the loop.
+    for _ in $(seq 1 500); do
       if epmd -port "$port" -names >/dev/null 2>&1; then
         export ERL_EPMD_PORT=$port
         OTPC_EPMD_PID=$pid
@@ -17,8 +18,6 @@ otpc_epmd_start() {
         return 0
       fi
       kill -0 "$pid" 2>/dev/null || break
-      # epmd takes a few milliseconds to listen; poll, bounded.
-      sleep 0.02
     done
     kill "$pid" 2>/dev/null
     wait "$pid" 2>/dev/null

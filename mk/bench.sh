@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# make bench: runs the benchmark suites of bench/ (BENCH=<suite> for one).
+set -euo pipefail
+suites=$(ls bench/*/run.sh 2>/dev/null | xargs -rn1 dirname | xargs -rn1 basename || true)
+if [[ -z "$suites" ]]; then
+  echo "otpc: no benchmark suites yet (see shared BENCHMARKS.md for the plan)"
+  exit 0
+fi
+for s in $suites; do
+  [[ -n "${BENCH:-}" && "$BENCH" != "$s" ]] && continue
+  bash "bench/$s/run.sh"
+done
