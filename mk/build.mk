@@ -47,6 +47,10 @@ FUZZ_FLAGS := -std=c11 -g -O1 -fsanitize=fuzzer-no-link,address,undefined \
 
 .PHONY: all c lib tools tests fuzzers erlang priv test demo bench install fuzz format
 
+# Keep objects of tests, tools and fuzzers (make would delete them as
+# intermediates and rebuild them every time).
+.SECONDARY:
+
 all: c erlang
 c: lib tools priv
 lib: $(LIB_A) $(LIB_SO)
