@@ -7,6 +7,7 @@
 #include "otpc/error.h"
 #include "otpc/frame.h"
 #include "otpc/msg.h"
+#include "otpc/process.h"
 #include "otpc/term.h"
 
 #endif
