@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # make bench: runs the benchmark suites of bench/ (BENCH=<suite> for one).
 set -euo pipefail
-suites=$(for f in bench/*/run.sh; do [[ -f "$f" ]] && basename "$(dirname "$f")"; done)
+suites=$(for f in bench/*/run.sh; do if [[ -f "$f" ]]; then basename "$(dirname "$f")"; fi; done)
 if [[ -z "$suites" ]]; then
   echo "otpc: no benchmark suites yet (see shared BENCHMARKS.md for the plan)"
   exit 0
