@@ -1,0 +1,1422 @@
+/* Matching terms against patterns (otpc_term_match).
+ *
+ * A pattern is parsed first into a small preorder array of nodes (on the
+ * stack unless the pattern is large), then walked together with the term.
+ * Parsing the whole pattern first means a syntax error is reported whatever
+ * the term, and a mismatch message can show the shape of the pattern around
+ * the failure. Literals are compared directly against the encoded bytes,
+ * never built, so a match allocates only for an integer literal over 64 bits
+ * or a pattern of more than STACK_NODES nodes, and captures are views.
+ *
+ * Recursion follows the pattern, not the term, and the pattern's nesting is
+ * capped at MAX_DEPTH, so a deep term cannot overflow the stack. */
+#include <limits.h>
+#include <locale.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+#define MAX_DEPTH 100   /* containers nested in a pattern */
+#define STACK_NODES 64  /* nodes parsed without an allocation */
+#define SHOW_PATTERN 40 /* bytes of pattern text quoted in a message */
+#define SHOW_POINTER 72 /* bytes of the {_, HERE} pointer */
+
+enum {
+  P_WILD,  /* _ or _Name */
+  P_CAP,   /* ~x */
+  P_ATOM,  /* ok, 'Quoted' */
+  P_INT,   /* 12, -16#ff, $c */
+  P_FLOAT, /* 1.5 */
+  P_STR,   /* "text", a list of code points */
+  P_BIN,   /* <<"text", 1, 2>> */
+  P_TUPLE, /* children: the elements */
+  P_LIST,  /* children: the elements, then the tail if `tail` */
+  P_MAP    /* children: key, value, key, value, ... */
+};
+
+typedef struct pnode {
+  unsigned char kind;
+  char cap;           /* P_CAP: the directive letter */
+  unsigned char tail; /* P_LIST: the last child is an explicit tail */
+  unsigned char neg;  /* P_INT: negative */
+  unsigned char big;  /* P_INT: over 64 bits; re-read from the text */
+  size_t off, len;    /* the node's text in the pattern */
+  size_t n;           /* children (elements, or pairs of a map) */
+  size_t size;        /* nodes in this subtree, itself included */
+  union {
+    uint64_t mag; /* P_INT magnitude when not big */
+    double f;     /* P_FLOAT */
+  } v;
+} pnode_t;
+
+/* --------------------------------------------------------------- lexing */
+
+static int is_ws(char ch) {
+  return ch == ' ' || ch == '\t' || ch == '\n' || ch == '\r' || ch == '\f' ||
+         ch == '\v';
+}
+static int is_digit(char ch) {
+  return ch >= '0' && ch <= '9';
+}
+static int is_lower(char ch) {
+  return ch >= 'a' && ch <= 'z';
+}
+static int is_name(char ch) {
+  return is_digit(ch) || is_lower(ch) || (ch >= 'A' && ch <= 'Z') ||
+         ch == '_' || ch == '@';
+}
+static int digit_val(char ch) {
+  if (is_digit(ch))
+    return ch - '0';
+  if (is_lower(ch))
+    return ch - 'a' + 10;
+  if (ch >= 'A' && ch <= 'Z')
+    return ch - 'A' + 10;
+  return 99;
+}
+
+/* Reads one character of a quoted atom, a string or a $c at s[*pos],
+ * with Erlang's escapes. *numeric tells an escape by number (\x41, \101),
+ * which inside a binary stands for a byte rather than a character. On error
+ * returns -1 with *pos at the bad character and *why set. */
+static int lex_char(const char *s, size_t *pos, uint32_t *cp, int *numeric,
+                    const char **why) {
+  size_t i = *pos;
+  unsigned char ch = (unsigned char)s[i];
+  *numeric = 0;
+  if (ch == 0) {
+    *why = "unterminated literal";
+    return -1;
+  }
+  if (ch != '\\') {
+    if (ch < 0x80) {
+      *cp = ch;
+      *pos = i + 1;
+      return 0;
+    }
+    size_t n = otpc__utf8_decode((const uint8_t *)s + i, strnlen(s + i, 4), cp);
+    if (n == 0) {
+      *why = "invalid UTF-8";
+      return -1;
+    }
+    *pos = i + n;
+    return 0;
+  }
+  i++;
+  ch = (unsigned char)s[i];
+  switch (ch) {
+  case 'b': *cp = 8; break;
+  case 'd': *cp = 127; break;
+  case 'e': *cp = 27; break;
+  case 'f': *cp = 12; break;
+  case 'n': *cp = 10; break;
+  case 'r': *cp = 13; break;
+  case 's': *cp = 32; break;
+  case 't': *cp = 9; break;
+  case 'v': *cp = 11; break;
+  case '^':
+    i++;
+    if (s[i] == 0 || (unsigned char)s[i] >= 0x80) {
+      *pos = i;
+      *why = "bad \\^ escape";
+      return -1;
+    }
+    *cp = (uint32_t)s[i] & 31;
+    break;
+  case 'x': {
+    uint32_t v = 0;
+    *numeric = 1;
+    if (s[i + 1] == '{') {
+      size_t nd = 0;
+      i += 2;
+      while (digit_val(s[i]) < 16) {
+        v = v * 16 + (uint32_t)digit_val(s[i]);
+        if (v > 0x10FFFF) {
+          *pos = i;
+          *why = "a character code over 16#10FFFF";
+          return -1;
+        }
+        nd++;
+        i++;
+      }
+      if (nd == 0 || s[i] != '}') {
+        *pos = i;
+        *why = "bad \\x{...} escape";
+        return -1;
+      }
+      if (v >= 0xD800 && v <= 0xDFFF) {
+        /* *pos stays at the backslash */
+        *why = "a surrogate code point";
+        return -1;
+      }
+    } else {
+      if (digit_val(s[i + 1]) >= 16 || digit_val(s[i + 2]) >= 16) {
+        *pos = i;
+        *why = "bad \\xHH escape";
+        return -1;
+      }
+      v = (uint32_t)(digit_val(s[i + 1]) * 16 + digit_val(s[i + 2]));
+      i += 2;
+    }
+    *cp = v;
+    break;
+  }
+  default:
+    if (ch >= '0' && ch <= '7') {
+      uint32_t v = 0;
+      for (int k = 0; k < 3 && s[i] >= '0' && s[i] <= '7'; k++, i++)
+        v = v * 8 + (uint32_t)(s[i] - '0');
+      i--;
+      *cp = v;
+      *numeric = 1;
+    } else if (ch == 0 || ch >= 0x80) {
+      *pos = i;
+      *why = ch == 0 ? "unterminated literal" : "bad escape";
+      return -1;
+    } else {
+      *cp = ch; /* \\ \' \" and any other character stand for themselves */
+    }
+  }
+  *pos = i + 1;
+  return 0;
+}
+
+/* Copies decimal digits (with _ between them) at s[*i] to tmp; stops
+ * quietly when tmp is full (k then reaches cap and the caller says so). */
+static void copy_digits(const char *s, size_t *i, char *tmp, size_t *k,
+                        size_t cap) {
+  while (is_digit(s[*i]) || (s[*i] == '_' && is_digit(s[*i + 1]))) {
+    if (s[*i] != '_' && *k < cap)
+      tmp[(*k)++] = s[*i];
+    (*i)++;
+  }
+}
+
+/* Reads a number at s[*pos]: [-+]digits, base#digits or a float, with _
+ * between digits. Fills kind, neg, big and the value of `n`. */
+static int lex_number(const char *s, size_t *pos, pnode_t *n,
+                      const char **why) {
+  size_t i = *pos;
+  n->neg = 0;
+  n->big = 0;
+  if (s[i] == '-' || s[i] == '+') {
+    n->neg = s[i] == '-';
+    i++;
+  }
+  size_t start = i;
+  unsigned base = 10;
+  for (;;) {
+    uint64_t v = 0;
+    size_t nd = 0;
+    while (digit_val(s[i]) < (int)base ||
+           (s[i] == '_' && nd > 0 && digit_val(s[i + 1]) < (int)base)) {
+      if (s[i] != '_') {
+        unsigned d = (unsigned)digit_val(s[i]);
+        if (v > (UINT64_MAX - d) / base)
+          n->big = 1;
+        v = v * base + d;
+        nd++;
+      }
+      i++;
+    }
+    if (nd == 0) {
+      *pos = i;
+      *why = "expected a digit";
+      return -1;
+    }
+    if (s[i] == '#' && base == 10 && !n->big) {
+      if (v < 2 || v > 36) {
+        *pos = start;
+        *why = "the base must be from 2 to 36";
+        return -1;
+      }
+      base = (unsigned)v;
+      i++;
+      continue;
+    }
+    if (s[i] == '.' && base == 10 && is_digit(s[i + 1])) {
+      /* strtod wants the float without _ and with the locale's decimal
+       * point (the program may have called setlocale). */
+      char tmp[400];
+      size_t k = 0;
+      const char *dp = localeconv()->decimal_point;
+      const size_t lim = sizeof tmp - 4; /* room for . e - NUL */
+      i = start;
+      copy_digits(s, &i, tmp, &k, lim);
+      tmp[k++] = dp != NULL && dp[0] != 0 && dp[1] == 0 ? dp[0] : '.';
+      i++;
+      copy_digits(s, &i, tmp, &k, lim);
+      if (s[i] == 'e' || s[i] == 'E') {
+        size_t e = i + 1;
+        if (s[e] == '-' || s[e] == '+')
+          e++;
+        if (!is_digit(s[e])) {
+          *pos = e;
+          *why = "expected a digit in the exponent";
+          return -1;
+        }
+        if (k < sizeof tmp)
+          tmp[k++] = 'e';
+        if (s[i + 1] == '-' && k < sizeof tmp)
+          tmp[k++] = '-';
+        i = e;
+        copy_digits(s, &i, tmp, &k, lim);
+      }
+      if (k >= lim) {
+        *pos = start;
+        *why = "float literal too long";
+        return -1;
+      }
+      tmp[k] = 0;
+      char *end;
+      double d = strtod(tmp, &end);
+      if (*end != 0 || d - d != 0) {
+        *pos = start;
+        *why = "float literal out of range";
+        return -1;
+      }
+      n->kind = P_FLOAT;
+      n->v.f = n->neg ? -d : d;
+      break;
+    }
+    n->kind = P_INT;
+    n->v.mag = v;
+    break;
+  }
+  if (is_name(s[i]) || s[i] == '#' || (s[i] == '.' && is_digit(s[i + 1]))) {
+    *pos = i;
+    *why = "bad number";
+    return -1;
+  }
+  *pos = i;
+  return 0;
+}
+
+/* The text of an atom node as UTF-8 (the pattern was validated, so this
+ * cannot fail). out has room for OTPC_ATOM_MAX_BYTES. */
+static size_t atom_text(const char *s, const pnode_t *n, char *out) {
+  if (s[n->off] != '\'') {
+    memcpy(out, s + n->off, n->len);
+    return n->len;
+  }
+  size_t pos = n->off + 1, len = 0;
+  while (s[pos] != '\'') {
+    uint32_t cp;
+    int numeric;
+    const char *why;
+    if (lex_char(s, &pos, &cp, &numeric, &why) != 0)
+      break;
+    len += otpc__utf8_encode(cp, (uint8_t *)out + len);
+  }
+  return len;
+}
+
+/* The bytes of a validated binary literal, one at a time. */
+typedef struct binit {
+  const char *s;
+  size_t pos;
+  int in_str;
+  uint8_t pend[4];
+  unsigned npend, ipend;
+} binit_t;
+
+static int binit_next(binit_t *b, uint8_t *out) {
+  for (;;) {
+    uint32_t cp;
+    int numeric;
+    const char *why;
+    if (b->ipend < b->npend) {
+      *out = b->pend[b->ipend++];
+      return 1;
+    }
+    if (b->in_str) {
+      if (b->s[b->pos] == '"') {
+        b->in_str = 0;
+        b->pos++;
+        continue;
+      }
+      if (lex_char(b->s, &b->pos, &cp, &numeric, &why) != 0)
+        return 0;
+      /* As in the builder: a character stands for its UTF-8 bytes, an
+       * escape of 0..255 for one byte, so <<"é">> is <<"\xc3\xa9">>. */
+      if ((numeric && cp <= 255) || cp < 0x80) {
+        *out = (uint8_t)cp;
+        return 1;
+      }
+      b->npend = (unsigned)otpc__utf8_encode(cp, b->pend);
+      b->ipend = 0;
+      continue;
+    }
+    char ch = b->s[b->pos];
+    if (is_ws(ch) || ch == ',') {
+      b->pos++;
+    } else if (ch == '"') {
+      b->in_str = 1;
+      b->pos++;
+    } else if (ch == '$') {
+      b->pos++;
+      if (lex_char(b->s, &b->pos, &cp, &numeric, &why) != 0)
+        return 0;
+      *out = (uint8_t)cp;
+      return 1;
+    } else if (is_digit(ch) || ch == '-' || ch == '+') {
+      pnode_t n;
+      if (lex_number(b->s, &b->pos, &n, &why) != 0)
+        return 0;
+      *out = (uint8_t)n.v.mag;
+      return 1;
+    } else {
+      return 0; /* >> */
+    }
+  }
+}
+
+/* -------------------------------------------------------------- parsing */
+
+typedef struct parser {
+  const char *s;
+  size_t pos;
+  pnode_t *nodes;
+  size_t cap;   /* nodes has room for this many */
+  size_t count; /* nodes parsed, maybe more than cap (then only counted) */
+  pnode_t scratch;
+  unsigned depth;
+  unsigned in_key;
+  otpc_err_t *err;
+} parser_t;
+
+static int bad(parser_t *p, size_t at, const char *why) {
+  return otpc__err(p->err, OTPC_EBADFMT, at, "bad pattern: %s at offset %zu",
+                   why, at);
+}
+
+static size_t new_node(parser_t *p, int kind, size_t off) {
+  size_t i = p->count++;
+  pnode_t *n = i < p->cap ? &p->nodes[i] : &p->scratch;
+  memset(n, 0, sizeof *n);
+  n->kind = (unsigned char)kind;
+  n->off = off;
+  return i;
+}
+
+static pnode_t *node(parser_t *p, size_t i) {
+  return i < p->cap ? &p->nodes[i] : &p->scratch;
+}
+
+static void skip_ws(parser_t *p) {
+  while (is_ws(p->s[p->pos]))
+    p->pos++;
+}
+
+static int parse_value(parser_t *p);
+
+/* Checks a quoted text up to its closing quote; for atoms, the limits. */
+static int parse_quoted(parser_t *p, char quote) {
+  size_t chars = 0, bytes = 0;
+  p->pos++;
+  while (p->s[p->pos] != quote) {
+    size_t at = p->pos;
+    uint32_t cp;
+    int numeric;
+    const char *why;
+    if (lex_char(p->s, &p->pos, &cp, &numeric, &why) != 0)
+      return bad(p, p->s[p->pos] == 0 ? at : p->pos, why);
+    if (quote == '\'') {
+      uint8_t tmp[4];
+      if (cp >= 0xD800 && cp <= 0xDFFF)
+        return bad(p, at, "a surrogate in an atom");
+      bytes += otpc__utf8_encode(cp, tmp);
+      if (++chars > 255)
+        return bad(p, at, "an atom of more than 255 characters");
+    }
+  }
+  (void)bytes;
+  p->pos++;
+  return 0;
+}
+
+static int parse_binary(parser_t *p) {
+  size_t i = new_node(p, P_BIN, p->pos);
+  p->pos += 2;
+  skip_ws(p);
+  if (p->s[p->pos] == '>' && p->s[p->pos + 1] == '>') {
+    p->pos += 2;
+  } else {
+    for (;;) {
+      skip_ws(p);
+      size_t at = p->pos;
+      char ch = p->s[at];
+      const char *why;
+      if (ch == '"') {
+        int rc = parse_quoted(p, '"');
+        if (rc < 0)
+          return rc;
+      } else if (ch == '$') {
+        uint32_t cp;
+        int numeric;
+        p->pos++;
+        if (lex_char(p->s, &p->pos, &cp, &numeric, &why) != 0)
+          return bad(p, p->pos, why);
+        if (cp > 255)
+          return bad(p, at, "a byte over 255 in a binary");
+      } else if (is_digit(ch) || ch == '-' || ch == '+') {
+        pnode_t n;
+        if (lex_number(p->s, &p->pos, &n, &why) != 0)
+          return bad(p, p->pos, why);
+        if (n.kind != P_INT || n.big || n.v.mag > 255 ||
+            (n.neg && n.v.mag != 0))
+          return bad(p, at, "a byte outside 0..255 in a binary");
+      } else {
+        return bad(p, at, "expected a string, a byte or $c in a binary");
+      }
+      skip_ws(p);
+      if (p->s[p->pos] == ',') {
+        p->pos++;
+      } else if (p->s[p->pos] == '>' && p->s[p->pos + 1] == '>') {
+        p->pos += 2;
+        break;
+      } else {
+        return bad(p, p->pos, "expected ',' or '>>' in a binary");
+      }
+    }
+  }
+  node(p, i)->len = p->pos - node(p, i)->off;
+  node(p, i)->size = 1;
+  return 0;
+}
+
+/* Tuples, lists and maps. */
+static int parse_container(parser_t *p, int kind) {
+  size_t at = p->pos;
+  size_t i = new_node(p, kind, at);
+  char close = kind == P_LIST ? ']' : '}';
+  size_t n = 0;
+  int tail = 0;
+  if (++p->depth > MAX_DEPTH)
+    return bad(p, at, "nesting deeper than 100 levels");
+  p->pos += kind == P_MAP ? 2 : 1;
+  skip_ws(p);
+  if (p->s[p->pos] == close) {
+    p->pos++;
+  } else {
+    for (;;) {
+      int rc;
+      if (kind == P_MAP) {
+        p->in_key++;
+        rc = parse_value(p);
+        p->in_key--;
+        if (rc < 0)
+          return rc;
+        skip_ws(p);
+        const char *s = p->s + p->pos;
+        if ((s[0] != '=' && s[0] != ':') || (s[1] != '>' && s[1] != '='))
+          return bad(p, p->pos, "expected := or => in a map");
+        if ((s[0] == '=') != (s[1] == '>'))
+          return bad(p, p->pos, "expected := or => in a map");
+        p->pos += 2;
+      }
+      rc = parse_value(p);
+      if (rc < 0)
+        return rc;
+      n++;
+      skip_ws(p);
+      char ch = p->s[p->pos];
+      if (ch == ',') {
+        p->pos++;
+      } else if (ch == '|' && kind == P_LIST) {
+        p->pos++;
+        skip_ws(p);
+        size_t tat = p->pos, ti = p->count;
+        rc = parse_value(p);
+        if (rc < 0)
+          return rc;
+        /* The tail after some elements is not a term of its own in the
+         * encoding ([1,2,3] is one header and three elements), so there is
+         * nothing to view without a copy. */
+        if (node(p, ti)->kind == P_CAP && node(p, ti)->cap == 't')
+          return bad(p, tat,
+                     "~t cannot capture a list tail (it has no encoding of "
+                     "its own); capture the list with ~t and iterate");
+        n++;
+        tail = 1;
+        skip_ws(p);
+        if (p->s[p->pos] != ']')
+          return bad(p, p->pos, "expected ']' after the tail of a list");
+        p->pos++;
+        break;
+      } else if (ch == close) {
+        p->pos++;
+        break;
+      } else {
+        return bad(p, p->pos,
+                   kind == P_LIST    ? "expected ',', '|' or ']' in a list"
+                   : kind == P_TUPLE ? "expected ',' or '}' in a tuple"
+                                     : "expected ',' or '}' in a map");
+      }
+    }
+  }
+  p->depth--;
+  pnode_t *nd = node(p, i);
+  nd->n = n;
+  nd->tail = (unsigned char)tail;
+  nd->len = p->pos - at;
+  nd->size = p->count - i;
+  return 0;
+}
+
+static int parse_value(parser_t *p) {
+  skip_ws(p);
+  size_t at = p->pos;
+  const char *s = p->s;
+  char ch = s[at];
+  const char *why;
+  size_t i;
+  switch (ch) {
+  case '{': return parse_container(p, P_TUPLE);
+  case '[': return parse_container(p, P_LIST);
+  case '#':
+    if (s[at + 1] != '{')
+      return bad(p, at + 1, "expected '{' after '#'");
+    return parse_container(p, P_MAP);
+  case '<':
+    if (s[at + 1] != '<')
+      return bad(p, at + 1, "expected '<<'");
+    return parse_binary(p);
+  case '"':
+  case '\'': {
+    i = new_node(p, ch == '"' ? P_STR : P_ATOM, at);
+    int rc = parse_quoted(p, ch);
+    if (rc < 0)
+      return rc;
+    break;
+  }
+  case '$': {
+    uint32_t cp;
+    int numeric;
+    i = new_node(p, P_INT, at);
+    p->pos++;
+    if (lex_char(s, &p->pos, &cp, &numeric, &why) != 0)
+      return bad(p, p->pos, why);
+    node(p, i)->v.mag = cp;
+    break;
+  }
+  case '~': {
+    char d = s[at + 1];
+    if (p->in_key)
+      return bad(p, at, "a capture in a map key (keys must be literals)");
+    if (d == 0 || strchr("ailIUfbsprPt", d) == NULL)
+      return bad(p, at + 1,
+                 d != 0 && strchr("ANB", d) != NULL
+                     ? "a builder directive that is not a capture"
+                     : "unknown capture (one of ~a ~i ~l ~I ~U ~f ~b ~s ~p "
+                       "~r ~P ~t)");
+    i = new_node(p, P_CAP, at);
+    node(p, i)->cap = d;
+    p->pos += 2;
+    break;
+  }
+  case 0: return bad(p, at, "the pattern ends where a term was expected");
+  default:
+    if (is_digit(ch) || ((ch == '-' || ch == '+') && is_digit(s[at + 1]))) {
+      i = new_node(p, P_INT, at);
+      if (lex_number(s, &p->pos, node(p, i), &why) != 0)
+        return bad(p, p->pos, why);
+    } else if (is_lower(ch)) {
+      i = new_node(p, P_ATOM, at);
+      while (is_name(s[p->pos]))
+        p->pos++;
+      if (p->pos - at > 255)
+        return bad(p, at, "an atom of more than 255 characters");
+    } else if (ch == '_') {
+      if (p->in_key)
+        return bad(p, at, "_ in a map key (keys must be literals)");
+      i = new_node(p, P_WILD, at);
+      while (is_name(s[p->pos]))
+        p->pos++;
+    } else if (ch >= 'A' && ch <= 'Z') {
+      return bad(p, at, "a variable (use _ or a ~ capture)");
+    } else {
+      return bad(p, at, "unexpected character");
+    }
+  }
+  pnode_t *n = node(p, i);
+  n->len = p->pos - at;
+  n->size = 1;
+  return 0;
+}
+
+/* ------------------------------------------------------------- matching */
+
+/* What is matched: a term, or the rest of a list after some elements (the
+ * subject of a tail pattern; it has no encoding of its own). */
+typedef struct subj {
+  int rest;      /* it.left > 0 elements remain, then the tail */
+  otpc_term_t t; /* when !rest */
+  otpc_iter_t it;
+} subj_t;
+
+enum { S_TUPLE, S_LIST, S_TAIL, S_MAPVAL };
+
+typedef struct step {
+  int kind;
+  size_t node;  /* the container's node */
+  size_t index; /* element index, or the key's node for S_MAPVAL */
+} step_t;
+
+typedef struct mctx {
+  const char *pat;
+  const pnode_t *nodes;
+  va_list *ap;
+  otpc_err_t *err;
+  int exact; /* comparing a map key: quiet, and maps must be equal */
+  unsigned depth;
+  step_t path[MAX_DEPTH + 1];
+} mctx_t;
+
+static subj_t subj_term(otpc_term_t t) {
+  subj_t s;
+  memset(&s, 0, sizeof s);
+  s.t = t;
+  return s;
+}
+
+/* A small appender that never overflows and keeps a NUL. */
+typedef struct sbuf {
+  char *p;
+  size_t len, cap;
+} sbuf_t;
+
+static void sb_putn(sbuf_t *b, const char *s, size_t n) {
+  for (size_t i = 0; i < n && b->len + 1 < b->cap; i++)
+    b->p[b->len++] = s[i];
+  if (b->cap > 0)
+    b->p[b->len] = 0;
+}
+static void sb_puts(sbuf_t *b, const char *s) {
+  sb_putn(b, s, strlen(s));
+}
+
+/* Prints a term into b; a print that does not fit ends with "...". */
+static void sb_term(sbuf_t *b, otpc_term_t t) {
+  size_t room = b->cap - b->len;
+  if (room < 4)
+    return;
+  int n = otpc_term_snprint(b->p + b->len, room, t);
+  if (n < 0) {
+    sb_puts(b, "?");
+  } else if ((size_t)n >= room) {
+    b->len = b->cap - 1;
+    memcpy(b->p + b->len - 3, "...", 3);
+  } else {
+    b->len += (size_t)n;
+  }
+}
+
+static void print_subj(const subj_t *s, char *buf, size_t cap) {
+  sbuf_t b = {buf, 0, cap};
+  buf[0] = 0;
+  if (!s->rest) {
+    sb_term(&b, s->t);
+    return;
+  }
+  otpc_iter_t it = s->it;
+  otpc_term_t e;
+  sb_puts(&b, "[");
+  for (int first = 1; otpc_iter_next(&it, &e); first = 0) {
+    if (!first)
+      sb_puts(&b, ",");
+    sb_term(&b, e);
+  }
+  if (otpc_iter_tail(&it, &e) == 0 && otpc_term_type(e) != OTPC_T_NIL) {
+    sb_puts(&b, "|");
+    sb_term(&b, e);
+  }
+  sb_puts(&b, "]");
+  if (b.len + 1 >= b.cap && cap >= 4)
+    memcpy(buf + cap - 4, "...", 3);
+}
+
+/* Pattern text, shortened to `max` bytes with "...". */
+static void sb_src(sbuf_t *b, const mctx_t *c, size_t i, size_t max) {
+  const pnode_t *n = &c->nodes[i];
+  if (n->len <= max) {
+    sb_putn(b, c->pat + n->off, n->len);
+  } else {
+    sb_putn(b, c->pat + n->off, max - 3);
+    sb_puts(b, "...");
+  }
+}
+
+/* A map key for a message: unquoted atoms quoted, as in 'name'. */
+static void sb_key(sbuf_t *b, const mctx_t *c, size_t key) {
+  int q = c->nodes[key].kind == P_ATOM && c->pat[c->nodes[key].off] != '\'';
+  if (q)
+    sb_puts(b, "'");
+  sb_src(b, c, key, 24);
+  if (q)
+    sb_puts(b, "'");
+}
+
+static void sb_lead(sbuf_t *b, size_t i) {
+  if (i > 3) {
+    sb_puts(b, "..., ");
+    return;
+  }
+  while (i-- > 0)
+    sb_puts(b, "_, ");
+}
+static void sb_trail(sbuf_t *b, size_t r) {
+  if (r > 2) {
+    sb_puts(b, ", ...");
+    return;
+  }
+  while (r-- > 0)
+    sb_puts(b, ", _");
+}
+
+/* One level of the pointer: the text before (suffix=0) or after the hole. */
+static void level(sbuf_t *b, const mctx_t *c, const step_t *st, int suffix) {
+  const pnode_t *n = &c->nodes[st->node];
+  size_t elems = n->n - n->tail;
+  switch (st->kind) {
+  case S_TUPLE:
+    if (!suffix) {
+      sb_puts(b, "{");
+      sb_lead(b, st->index);
+    } else {
+      sb_trail(b, n->n - 1 - st->index);
+      sb_puts(b, "}");
+    }
+    break;
+  case S_LIST:
+    if (!suffix) {
+      sb_puts(b, "[");
+      sb_lead(b, st->index);
+    } else {
+      sb_trail(b, elems - 1 - st->index);
+      sb_puts(b, n->tail ? " | _]" : "]");
+    }
+    break;
+  case S_TAIL:
+    if (!suffix) {
+      sb_puts(b, "[");
+      if (elems > 0) {
+        sb_lead(b, elems - 1);
+        sb_puts(b, "_ ");
+      }
+      sb_puts(b, "| ");
+    } else {
+      sb_puts(b, "]");
+    }
+    break;
+  default:
+    if (!suffix) {
+      sb_puts(b, "#{");
+      sb_src(b, c, st->index, 24);
+      sb_puts(b, " := ");
+    } else {
+      sb_puts(b, "}");
+    }
+  }
+}
+
+/* "element 2 of the tuple at {_, HERE}: ", or "" at the top. */
+static void describe(const mctx_t *c, sbuf_t *b) {
+  if (c->depth == 0)
+    return;
+  const step_t *st = &c->path[c->depth - 1];
+  char tmp[16];
+  switch (st->kind) {
+  case S_TUPLE:
+  case S_LIST:
+    snprintf(tmp, sizeof tmp, "%zu", st->index + 1);
+    sb_puts(b, "element ");
+    sb_puts(b, tmp);
+    sb_puts(b, st->kind == S_TUPLE ? " of the tuple" : " of the list");
+    break;
+  case S_TAIL: sb_puts(b, "the tail of the list"); break;
+  default:
+    sb_puts(b, "key ");
+    sb_key(b, c, st->index);
+    sb_puts(b, " of the map");
+  }
+  /* Keep the innermost levels that fit; "..." stands for the others. */
+  unsigned from = c->depth;
+  size_t total = 4;
+  while (from > 0) {
+    char lb[128];
+    sbuf_t l = {lb, 0, sizeof lb};
+    level(&l, c, &c->path[from - 1], 0);
+    level(&l, c, &c->path[from - 1], 1);
+    if (total + l.len > SHOW_POINTER)
+      break;
+    total += l.len;
+    from--;
+  }
+  sb_puts(b, " at ");
+  if (from > 0)
+    sb_puts(b, "...");
+  for (unsigned k = from; k < c->depth; k++)
+    level(b, c, &c->path[k], 0);
+  sb_puts(b, "HERE");
+  for (unsigned k = c->depth; k > from; k--)
+    level(b, c, &c->path[k - 1], 1);
+  sb_puts(b, ": ");
+}
+
+/* Reports a mismatch at node i: the place, then the sentence from fmt, then
+ * ", got <term>" when s is given. err->offset is the node's offset. */
+static int fail(mctx_t *c, size_t i, const subj_t *s, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 4, 5)))
+#endif
+    ;
+static int fail(mctx_t *c, size_t i, const subj_t *s, const char *fmt, ...) {
+  if (c->exact || c->err == NULL)
+    return OTPC_ENOMATCH;
+  char msg[OTPC_ERR_MSG_SIZE];
+  sbuf_t b = {msg, 0, sizeof msg};
+  msg[0] = 0;
+  describe(c, &b);
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(msg + b.len, sizeof msg - b.len, fmt, ap);
+  va_end(ap);
+  b.len += strlen(msg + b.len);
+  if (s != NULL) {
+    char got[96];
+    size_t room = sizeof msg - b.len;
+    room = room < 6 + 16 ? 16 : room - 6;
+    print_subj(s, got, room < sizeof got ? room : sizeof got);
+    sb_puts(&b, ", got ");
+    sb_puts(&b, got);
+  }
+  return otpc__err(c->err, OTPC_ENOMATCH, c->nodes[i].off, "%s", msg);
+}
+
+/* "expected <pattern text>, got <term>". */
+static int expect_src(mctx_t *c, size_t i, const subj_t *s) {
+  char src[SHOW_PATTERN + 1];
+  sbuf_t b = {src, 0, sizeof src};
+  src[0] = 0;
+  sb_src(&b, c, i, SHOW_PATTERN);
+  return fail(c, i, s, "expected %s", src);
+}
+
+static const char *plural(size_t n) {
+  return n == 1 ? "" : "s";
+}
+
+static int match(mctx_t *c, size_t i, const subj_t *s);
+
+static void push(mctx_t *c, int kind, size_t node, size_t index) {
+  step_t *st = &c->path[c->depth++];
+  st->kind = kind;
+  st->node = node;
+  st->index = index;
+}
+
+static int int_equal(const mctx_t *c, const pnode_t *n, otpc_term_t t,
+                     int *eq) {
+  otpc_int_t iv;
+  *eq = 0;
+  if (otpc_term_integer(t, &iv) != 0)
+    return 0;
+  int tneg = iv.neg && iv.n > 0;
+  if (!n->big) {
+    uint8_t m[8];
+    size_t k = 0;
+    for (uint64_t v = n->v.mag; v != 0; v >>= 8)
+      m[k++] = (uint8_t)v;
+    *eq = tneg == (n->neg && k > 0) && iv.n == k && memcmp(iv.mag, m, k) == 0;
+    return 0;
+  }
+  /* Over 64 bits: rare enough that converting the text on the heap is
+   * simpler than a fixed-size conversion. */
+  if (tneg != n->neg || iv.n <= 8)
+    return 0;
+  const char *s = c->pat + n->off, *e = s + n->len;
+  unsigned base = 10;
+  if (*s == '-' || *s == '+')
+    s++;
+  const char *hash = memchr(s, '#', (size_t)(e - s));
+  if (hash != NULL) {
+    base = (unsigned)(s[0] - '0');
+    if (hash - s == 2)
+      base = base * 10 + (unsigned)(s[1] - '0');
+    s = hash + 1;
+  }
+  otpc_buf_t digits, mag;
+  otpc_buf_init(&digits);
+  otpc_buf_init(&mag);
+  int rc = 0;
+  for (; s < e && rc == 0; s++)
+    if (*s != '_')
+      rc = otpc_buf_append(&digits, s, 1);
+  if (rc == 0)
+    rc = otpc__big_from_base((const char *)digits.data, digits.len, base, &mag);
+  if (rc == 0)
+    *eq = mag.len == iv.n && memcmp(mag.data, iv.mag, iv.n) == 0;
+  otpc_buf_free(&digits);
+  otpc_buf_free(&mag);
+  return rc;
+}
+
+static int match_atom(mctx_t *c, size_t i, const subj_t *s) {
+  char want[OTPC_ATOM_MAX_BYTES + 1], got[OTPC_ATOM_MAX_BYTES + 1];
+  size_t glen;
+  if (otpc_term_type(s->t) == OTPC_T_ATOM &&
+      otpc_term_atom_text(s->t, got, sizeof got, &glen) == 0) {
+    size_t wlen = atom_text(c->pat, &c->nodes[i], want);
+    if (wlen == glen && memcmp(want, got, glen) == 0)
+      return 0;
+  }
+  return expect_src(c, i, s);
+}
+
+static int match_string(mctx_t *c, size_t i, const subj_t *s) {
+  otpc_iter_t it;
+  size_t n;
+  if (s->rest)
+    it = s->it;
+  else if (otpc_term_list(s->t, &it, &n) != 0)
+    return expect_src(c, i, s);
+  size_t pos = c->nodes[i].off + 1;
+  while (c->pat[pos] != '"') {
+    uint32_t cp;
+    int numeric;
+    const char *why;
+    otpc_term_t e;
+    int64_t v;
+    if (lex_char(c->pat, &pos, &cp, &numeric, &why) != 0 ||
+        !otpc_iter_next(&it, &e) || otpc_term_int64(e, &v) != 0 || v != cp)
+      return expect_src(c, i, s);
+  }
+  otpc_term_t tail;
+  if (it.left != 0 || otpc_iter_tail(&it, &tail) != 0 ||
+      otpc_term_type(tail) != OTPC_T_NIL)
+    return expect_src(c, i, s);
+  return 0;
+}
+
+static int match_binary(mctx_t *c, size_t i, const subj_t *s) {
+  const uint8_t *p;
+  size_t len, k = 0;
+  if (otpc_term_binary(s->t, &p, &len) == 0) {
+    binit_t b = {c->pat, c->nodes[i].off + 2, 0, {0}, 0, 0};
+    uint8_t byte;
+    int more;
+    while ((more = binit_next(&b, &byte)) && k < len && p[k] == byte)
+      k++;
+    if (!more && k == len)
+      return 0;
+  }
+  return expect_src(c, i, s);
+}
+
+static int match_tuple(mctx_t *c, size_t i, const subj_t *s) {
+  const pnode_t *n = &c->nodes[i];
+  otpc_iter_t it;
+  size_t arity;
+  if (otpc_term_tuple(s->t, &it, &arity) != 0)
+    return fail(c, i, s, "expected a tuple of arity %zu", n->n);
+  if (arity != n->n) {
+    char got[80];
+    print_subj(s, got, sizeof got);
+    return fail(c, i, NULL,
+                "expected a tuple of arity %zu, got one of arity "
+                "%zu: %s",
+                n->n, arity, got);
+  }
+  size_t child = i + 1;
+  for (size_t k = 0; k < n->n; k++) {
+    otpc_term_t e;
+    otpc_iter_next(&it, &e);
+    subj_t es = subj_term(e);
+    push(c, S_TUPLE, i, k);
+    int rc = match(c, child, &es);
+    if (rc != 0)
+      return rc;
+    c->depth--;
+    child += c->nodes[child].size;
+  }
+  return 0;
+}
+
+static int match_list(mctx_t *c, size_t i, const subj_t *s) {
+  const pnode_t *n = &c->nodes[i];
+  size_t elems = n->n - n->tail, count;
+  otpc_iter_t it;
+  if (s->rest) {
+    it = s->it;
+    count = it.left;
+  } else if (otpc_term_list(s->t, &it, &count) != 0) {
+    if (elems == 0 && !n->tail)
+      return expect_src(c, i, s);
+    return fail(c, i, s, "expected a list of %s%zu element%s",
+                n->tail ? "at least " : "", elems, plural(elems));
+  }
+  if (count < elems || (count > elems && !n->tail)) {
+    char got[80];
+    print_subj(s, got, sizeof got);
+    if (elems == 0)
+      return fail(c, i, NULL, "expected [], got %s", got);
+    return fail(c, i, NULL,
+                "expected a list of %s%zu element%s, got one of %zu: %s",
+                n->tail ? "at least " : "", elems, plural(elems), count, got);
+  }
+  size_t child = i + 1;
+  for (size_t k = 0; k < elems; k++) {
+    otpc_term_t e;
+    otpc_iter_next(&it, &e);
+    subj_t es = subj_term(e);
+    push(c, S_LIST, i, k);
+    int rc = match(c, child, &es);
+    if (rc != 0)
+      return rc;
+    c->depth--;
+    child += c->nodes[child].size;
+  }
+  subj_t ts;
+  memset(&ts, 0, sizeof ts);
+  if (it.left > 0) {
+    ts.rest = 1;
+    ts.it = it;
+  } else {
+    otpc_iter_tail(&it, &ts.t);
+  }
+  push(c, S_TAIL, i, 0);
+  int rc;
+  if (n->tail)
+    rc = match(c, child, &ts);
+  else if (otpc_term_type(ts.t) != OTPC_T_NIL)
+    rc = fail(c, i, &ts, "expected []");
+  else
+    rc = 0;
+  if (rc != 0)
+    return rc;
+  c->depth--;
+  return 0;
+}
+
+/* 1 if the key literal at node k equals t exactly, 0 if not. */
+static int key_equal(mctx_t *c, size_t k, otpc_term_t t) {
+  int exact = c->exact;
+  unsigned depth = c->depth;
+  subj_t ks = subj_term(t);
+  c->exact = 1;
+  int rc = match(c, k, &ks);
+  c->exact = exact;
+  c->depth = depth;
+  return rc == 0 ? 1 : rc == OTPC_ENOMATCH ? 0 : rc;
+}
+
+static int match_map(mctx_t *c, size_t i, const subj_t *s) {
+  const pnode_t *n = &c->nodes[i];
+  otpc_iter_t it;
+  size_t pairs;
+  if (otpc_term_map(s->t, &it, &pairs) != 0)
+    return fail(c, i, s, "expected a map");
+  /* A map key is compared exactly: as a key, #{a => 1} is only that map. */
+  if (c->exact && pairs != n->n)
+    return OTPC_ENOMATCH;
+  size_t key = i + 1;
+  for (size_t k = 0; k < n->n; k++) {
+    size_t val = key + c->nodes[key].size;
+    otpc_iter_t j = it;
+    otpc_term_t kt, vt;
+    int found = 0;
+    while (!found && otpc_iter_next_pair(&j, &kt, &vt)) {
+      found = key_equal(c, key, kt);
+      if (found < 0)
+        return found;
+    }
+    if (!found) {
+      char kb[32];
+      sbuf_t b = {kb, 0, sizeof kb};
+      kb[0] = 0;
+      sb_key(&b, c, key);
+      return fail(c, i, s, "expected a map with key %s", kb);
+    }
+    subj_t vs = subj_term(vt);
+    push(c, S_MAPVAL, i, key);
+    int rc = match(c, val, &vs);
+    if (rc != 0)
+      return rc;
+    c->depth--;
+    key = val + c->nodes[val].size;
+  }
+  return 0;
+}
+
+/* Integer captures: the term as int64_t within lo..hi. */
+static int cap_int(mctx_t *c, size_t i, const subj_t *s, int64_t lo, int64_t hi,
+                   const char *ctype, int64_t *v) {
+  int rc = s->rest ? OTPC_ETYPE : otpc_term_int64(s->t, v);
+  if (rc == OTPC_ETYPE)
+    return fail(c, i, s, "expected an integer");
+  if (rc != 0 || *v < lo || *v > hi)
+    return fail(c, i, s, "expected an integer that fits in %s", ctype);
+  return 0;
+}
+
+/* ~s: a list of code points or a UTF-8 binary, as UTF-8 with a NUL. */
+static int cap_string(mctx_t *c, size_t i, const subj_t *s, char *buf,
+                      size_t cap) {
+  const uint8_t *p;
+  size_t len = 0, blen;
+  otpc_iter_t it;
+  if (buf != NULL && cap > 0)
+    buf[0] = 0;
+  if (!s->rest && otpc_term_binary(s->t, &p, &blen) == 0) {
+    if (otpc__utf8_count(p, blen) < 0)
+      return fail(c, i, s, "expected a string or a UTF-8 binary");
+    len = blen;
+    if (buf != NULL && len < cap) {
+      memcpy(buf, p, len);
+      buf[len] = 0;
+    }
+  } else {
+    size_t n;
+    otpc_term_t e;
+    if (s->rest)
+      it = s->it;
+    else if (otpc_term_list(s->t, &it, &n) != 0)
+      return fail(c, i, s, "expected a string or a binary");
+    while (otpc_iter_next(&it, &e)) {
+      int64_t v;
+      uint8_t u[4];
+      if (otpc_term_int64(e, &v) != 0 || v < 0 || v > 0x10FFFF ||
+          (v >= 0xD800 && v <= 0xDFFF))
+        return fail(c, i, s, "expected a string or a binary");
+      size_t k = otpc__utf8_encode((uint32_t)v, u);
+      if (buf != NULL && len + k < cap)
+        memcpy(buf + len, u, k);
+      len += k;
+    }
+    if (otpc_iter_tail(&it, &e) != 0 || otpc_term_type(e) != OTPC_T_NIL)
+      return fail(c, i, s, "expected a string or a binary");
+    if (buf != NULL && len < cap)
+      buf[len] = 0;
+  }
+  if (buf != NULL && len >= cap) {
+    if (cap > 0)
+      buf[0] = 0;
+    return fail(c, i, s,
+                "expected a string that fits in the ~s buffer of %zu bytes "
+                "(it needs %zu with the NUL)",
+                cap, len + 1);
+  }
+  return 0;
+}
+
+static int capture(mctx_t *c, size_t i, const subj_t *s) {
+  va_list *ap = c->ap;
+  otpc_term_t t = s->t;
+  int64_t v;
+  int rc;
+  /* s->rest only reaches ~s (and fails elsewhere): the accessors below are
+   * never given a rest. */
+  switch (c->nodes[i].cap) {
+  case 'a': {
+    otpc_atom_t *out = va_arg(*ap, otpc_atom_t *);
+    if (s->rest || otpc_term_type(t) != OTPC_T_ATOM)
+      return fail(c, i, s, "expected an atom");
+    if (out != NULL && (rc = otpc_term_atom(t, out)) != 0)
+      return otpc__err(c->err, rc, c->nodes[i].off,
+                       "~a: cannot intern the atom: %s", otpc_strerror(rc));
+    return 0;
+  }
+  case 'i': {
+    int *out = va_arg(*ap, int *);
+    if ((rc = cap_int(c, i, s, INT_MIN, INT_MAX, "int", &v)) != 0)
+      return rc;
+    if (out != NULL)
+      *out = (int)v;
+    return 0;
+  }
+  case 'l': {
+    long *out = va_arg(*ap, long *);
+    if ((rc = cap_int(c, i, s, LONG_MIN, LONG_MAX, "long", &v)) != 0)
+      return rc;
+    if (out != NULL)
+      *out = (long)v;
+    return 0;
+  }
+  case 'I': {
+    int64_t *out = va_arg(*ap, int64_t *);
+    if ((rc = cap_int(c, i, s, INT64_MIN, INT64_MAX, "int64_t", &v)) != 0)
+      return rc;
+    if (out != NULL)
+      *out = v;
+    return 0;
+  }
+  case 'U': {
+    uint64_t *out = va_arg(*ap, uint64_t *), u;
+    rc = s->rest ? OTPC_ETYPE : otpc_term_uint64(t, &u);
+    if (rc == OTPC_ETYPE)
+      return fail(c, i, s, "expected an integer");
+    if (rc != 0)
+      return fail(c, i, s, "expected an integer that fits in uint64_t");
+    if (out != NULL)
+      *out = u;
+    return 0;
+  }
+  case 'f': {
+    double *out = va_arg(*ap, double *), d;
+    if (s->rest || otpc_term_double(t, &d) != 0)
+      return fail(c, i, s, "expected a float");
+    if (out != NULL)
+      *out = d;
+    return 0;
+  }
+  case 'b': {
+    const uint8_t **pp = va_arg(*ap, const uint8_t **), *p;
+    size_t *lp = va_arg(*ap, size_t *), len;
+    if (s->rest || otpc_term_binary(t, &p, &len) != 0)
+      return fail(c, i, s, "expected a binary");
+    if (pp != NULL)
+      *pp = p;
+    if (lp != NULL)
+      *lp = len;
+    return 0;
+  }
+  case 's': {
+    char *buf = va_arg(*ap, char *);
+    size_t cap = va_arg(*ap, size_t);
+    return cap_string(c, i, s, buf, cap);
+  }
+  case 'p': {
+    otpc_pid_t *out = va_arg(*ap, otpc_pid_t *), pid;
+    if (s->rest || otpc_term_pid(t, &pid) != 0)
+      return fail(c, i, s, "expected a pid");
+    if (out != NULL)
+      *out = pid;
+    return 0;
+  }
+  case 'r': {
+    otpc_ref_t *out = va_arg(*ap, otpc_ref_t *), ref;
+    if (s->rest || otpc_term_ref(t, &ref) != 0)
+      return fail(c, i, s, "expected a reference");
+    if (out != NULL)
+      *out = ref;
+    return 0;
+  }
+  case 'P': {
+    otpc_port_t *out = va_arg(*ap, otpc_port_t *), port;
+    if (s->rest || otpc_term_port(t, &port) != 0)
+      return fail(c, i, s, "expected a port");
+    if (out != NULL)
+      *out = port;
+    return 0;
+  }
+  default: { /* 't', the parser admits no other letter */
+    otpc_term_t *out = va_arg(*ap, otpc_term_t *);
+    if (s->rest)
+      return fail(c, i, s, "expected a term");
+    if (out != NULL)
+      *out = t;
+    return 0;
+  }
+  }
+}
+
+static int match(mctx_t *c, size_t i, const subj_t *s) {
+  const pnode_t *n = &c->nodes[i];
+  switch (n->kind) {
+  case P_WILD: return 0;
+  case P_CAP: return capture(c, i, s);
+  case P_LIST: return match_list(c, i, s);
+  case P_STR: return match_string(c, i, s);
+  default: break;
+  }
+  if (s->rest) /* the rest of a list is a non-empty list */
+    return n->kind == P_TUPLE ? fail(c, i, s, "expected a tuple")
+           : n->kind == P_MAP ? fail(c, i, s, "expected a map")
+                              : expect_src(c, i, s);
+  switch (n->kind) {
+  case P_ATOM: return match_atom(c, i, s);
+  case P_INT: {
+    int eq, rc = int_equal(c, n, s->t, &eq);
+    if (rc < 0)
+      return otpc__err(c->err, rc, n->off, "%s", otpc_strerror(rc));
+    return eq ? 0 : expect_src(c, i, s);
+  }
+  case P_FLOAT: {
+    /* ==, not a bit compare: in OTP 25, 0.0 matches -0.0. */
+    double d;
+    if (otpc_term_double(s->t, &d) == 0 && d == n->v.f)
+      return 0;
+    return expect_src(c, i, s);
+  }
+  case P_BIN: return match_binary(c, i, s);
+  case P_TUPLE: return match_tuple(c, i, s);
+  default: return match_map(c, i, s);
+  }
+}
+
+/* ------------------------------------------------------------------ API */
+
+int otpc_term_vmatch(otpc_term_t t, otpc_err_t *err, const char *pattern,
+                     va_list ap) {
+  if (pattern == NULL || t.p == NULL || t.len == 0)
+    return otpc__err(err, OTPC_EINVAL, 0, "%s is NULL",
+                     pattern == NULL ? "the pattern" : "the term");
+  pnode_t stack[STACK_NODES];
+  parser_t p;
+  memset(&p, 0, sizeof p);
+  p.s = pattern;
+  p.nodes = stack;
+  p.cap = STACK_NODES;
+  p.err = err;
+  int rc = parse_value(&p);
+  if (rc == 0) {
+    skip_ws(&p);
+    if (pattern[p.pos] != 0)
+      rc = bad(&p, p.pos, "unexpected text after the pattern");
+  }
+  if (rc == 0 && p.count > STACK_NODES) {
+    /* Large patterns: parse again into heap nodes, now counted. */
+    size_t count = p.count;
+    p.nodes = malloc(count * sizeof *p.nodes);
+    if (p.nodes == NULL)
+      return otpc__err(err, OTPC_ENOMEM, 0, "out of memory for the pattern");
+    p.cap = count;
+    p.count = 0;
+    p.pos = 0;
+    rc = parse_value(&p);
+  }
+  if (rc == 0) {
+    mctx_t m;
+    va_list aq;
+    va_copy(aq, ap);
+    m.pat = pattern;
+    m.nodes = p.nodes;
+    m.ap = &aq;
+    m.err = err;
+    m.exact = 0;
+    m.depth = 0;
+    subj_t s = subj_term(t);
+    rc = match(&m, 0, &s);
+    va_end(aq);
+    if (rc == 0 && err != NULL) {
+      err->code = 0;
+      err->offset = 0;
+      err->msg[0] = 0;
+    }
+  }
+  if (p.nodes != stack)
+    free(p.nodes);
+  return rc;
+}
+
+int otpc_term_match(otpc_term_t t, otpc_err_t *err, const char *pattern, ...) {
+  va_list ap;
+  va_start(ap, pattern);
+  int rc = otpc_term_vmatch(t, err, pattern, ap);
+  va_end(ap);
+  return rc;
+}
