@@ -57,10 +57,10 @@ corpus_reads_back(Config) ->
       end, Indexed),
     N = length(lists:usort([R || #{rank := R} <- Records])),
     [ct:fail({classes_disagree, IA, IB})
-     || {A, #{index := IA, class := CA, exact := XA}} <- Indexed,
-        {B, #{index := IB, class := CB, exact := XB}} <- Indexed,
+     || {A, #{index := IA, class := CA, exact := XA, key_class := KA}} <- Indexed,
+        {B, #{index := IB, class := CB, exact := XB, key_class := KB}} <- Indexed,
         (A == B) =/= (CA =:= CB) orelse (A < B) =/= (CA < CB)
-            orelse (A =:= B) =/= (XA =:= XB)],
+            orelse (A =:= B) =/= (XA =:= XB) orelse (A =:= B) =/= (KA =:= KB)],
     Compressed = [x || #{alts := Alts} <- Records, {3, _} <- Alts],
     true = length(Compressed) >= 10 orelse ct:fail({too_few_compressed, length(Compressed)}),
     Creations = lists:usort([term_corpus:creation(P) || P <- Terms, is_pid(P)]),
@@ -168,9 +168,12 @@ all_passed(Output) ->
     nomatch = re:run(Output, "\\[  FAILED  \\]"),
     ok.
 
+%% The failures and the first mismatch reports, for the failure reason (the
+%% whole output is in the test case's log).
 failed_lines(Output) ->
-    [L || L <- binary:split(Output, <<"\n">>, [global]),
-          re:run(L, "FAILED|ERROR|Failure|failed") =/= nomatch].
+    Lines = [L || L <- binary:split(Output, <<"\n">>, [global]),
+                  re:run(L, "FAILED|ERROR|Failure|failed|disagree|^  term #") =/= nomatch],
+    lists:sublist(Lines, 60).
 
 printable(Bin) ->
     case unicode:characters_to_list(Bin) of

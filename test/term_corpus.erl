@@ -24,6 +24,9 @@
 %%     eq_class       ==  classes numbered in term order: for any two terms,
 %%                    compare(A, B) is the sign of eq_class(A) - eq_class(B)
 %%     exact_class    =:= classes (the index of the first =:= term)
+%%     key_class      classes of the map-key order (otpc_term_compare_exact):
+%%                    the order in which the BEAM keeps two keys in a small
+%%                    map, numbered like eq_class, =:= terms sharing one
 %%     label          blob: the term cut to a few levels, for messages
 %%     ext            blob: term_to_binary(T, [{minor_version, 2}])
 %%     print          blob: the one-line ~tp print (UTF-8), see print/1
@@ -322,7 +325,9 @@ write(File, Terms) ->
                         Indexed),
     {Ranks, Classes} = ranks(Sorted),
     Exact = exact_classes(Indexed),
-    Records = [record(I, T, maps:get(I, Ranks), maps:get(I, Classes), maps:get(I, Exact))
+    KeyClasses = key_classes(Indexed),
+    Records = [record(I, T, maps:get(I, Ranks), maps:get(I, Classes), maps:get(I, Exact),
+                      maps:get(I, KeyClasses))
                || {I, T} <- Indexed],
     ok = file:write_file(File, [<<?MAGIC, N:32>> | [R || {R, _} <- Records]]),
     Stats = [S || {_, S} <- Records],
@@ -347,6 +352,27 @@ ranks([{I, T} | Rest], Pos, Class, Prev, Ranks, Classes) ->
              end,
     ranks(Rest, Pos + 1, Class1, {some, T}, Ranks#{I => Pos}, Classes#{I => Class1}).
 
+%% The map-key order, taken from the BEAM itself: a map of two keys is a
+%% flatmap whose keys are kept sorted in that order (integers before all
+%% floats, unlike ==).
+key_classes(Indexed) ->
+    KeyLe = fun({IA, A}, {IB, B}) ->
+                    case A =:= B of
+                        true -> IA =< IB;
+                        false -> hd(maps:keys(#{A => 0, B => 0})) =:= A
+                    end
+            end,
+    key_classes(lists:sort(KeyLe, Indexed), -1, none, #{}).
+
+key_classes([], _, _, Acc) ->
+    Acc;
+key_classes([{I, T} | Rest], Class, Prev, Acc) ->
+    Class1 = case Prev of
+                 {some, P} when P =:= T -> Class;
+                 _ -> Class + 1
+             end,
+    key_classes(Rest, Class1, {some, T}, Acc#{I => Class1}).
+
 exact_classes(Indexed) ->
     exact_classes(Indexed, [], #{}).
 
@@ -359,7 +385,7 @@ exact_classes([{I, T} | Rest], Seen, Acc) ->
             end,
     exact_classes(Rest, [{I, T} | Seen], Acc#{I => Class}).
 
-record(I, T, Rank, Class, Exact) ->
+record(I, T, Rank, Class, Exact, KeyClass) ->
     Ext = term_to_binary(T, [{minor_version, 2}]),
     Canon = canonical(T),
     Printable = printable(T),
@@ -370,7 +396,7 @@ record(I, T, Rank, Class, Exact) ->
             end,
     Alts = alternatives(T, Ext),
     Label = label(T),
-    Bin = [<<I:32, (type_of(T)):32, Flags:32, Rank:32, Class:32, Exact:32>>,
+    Bin = [<<I:32, (type_of(T)):32, Flags:32, Rank:32, Class:32, Exact:32, KeyClass:32>>,
            blob(Label), blob(Ext), blob(Print), <<(length(Alts)):32>>,
            [[<<Kind:32>>, blob(B)] || {Kind, B} <- Alts]],
     {Bin, #{canon => Canon, print => Printable, alts => length(Alts),
@@ -464,13 +490,13 @@ read(File) ->
 
 read_records(0, Rest, Acc) ->
     {lists:reverse(Acc), Rest};
-read_records(N, <<I:32, Type:32, Flags:32, Rank:32, Class:32, Exact:32,
+read_records(N, <<I:32, Type:32, Flags:32, Rank:32, Class:32, Exact:32, KeyClass:32,
                   LL:32, Label:LL/binary, EL:32, Ext:EL/binary,
                   PL:32, Print:PL/binary, NA:32, Rest0/binary>>, Acc) ->
     {Alts, Rest} = read_alts(NA, Rest0, []),
     R = #{index => I, type => Type, canon => Flags band ?F_CANON =/= 0,
           print_ok => Flags band ?F_PRINT =/= 0, rank => Rank, class => Class,
-          exact => Exact, label => Label, ext => Ext, print => Print,
+          exact => Exact, key_class => KeyClass, label => Label, ext => Ext, print => Print,
           alts => Alts},
     read_records(N - 1, Rest, [R | Acc]).
 

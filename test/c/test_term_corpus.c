@@ -46,7 +46,7 @@ typedef struct alt {
 } alt_t;
 
 typedef struct rec {
-  uint32_t index, type, flags, rank, eq_class, exact_class;
+  uint32_t index, type, flags, rank, eq_class, exact_class, key_class;
   const uint8_t *label, *ext, *print;
   size_t label_len, ext_len, print_len;
   size_t nalt;
@@ -225,6 +225,7 @@ static int load_corpus(void) {
     r->rank = get_u32(&c);
     r->eq_class = get_u32(&c);
     r->exact_class = get_u32(&c);
+    r->key_class = get_u32(&c);
     r->label = get_blob(&c, &r->label_len);
     r->ext = get_blob(&c, &r->ext_len);
     r->print = get_blob(&c, &r->print_len);
@@ -606,6 +607,32 @@ static void test_equal_all_pairs(void **state) {
   end("ordered pairs (otpc_term_equal)", checked);
 }
 
+/* The map-key order: the order of two keys in a small map on the BEAM. */
+static void test_compare_exact_all_pairs(void **state) {
+  (void)state;
+  begin();
+  size_t checked = 0;
+  for (size_t i = 0; i < corpus.n; i++) {
+    const rec_t *a = &corpus.recs[i];
+    if (!a->decoded)
+      continue;
+    for (size_t j = 0; j < corpus.n; j++) {
+      const rec_t *b = &corpus.recs[j];
+      if (!b->decoded)
+        continue;
+      checked++;
+      int want = sign((long)a->key_class - (long)b->key_class);
+      int got = sign(otpc_term_compare_exact(a->term, b->term));
+      if (got != want)
+        report(a,
+               "map-key order with term #%u %.*s: got %d, the BEAM's "
+               "maps say %d",
+               b->index, (int)b->label_len, (const char *)b->label, got, want);
+    }
+  }
+  end("ordered pairs (otpc_term_compare_exact)", checked);
+}
+
 static int by_term_then_index(const void *x, const void *y) {
   const rec_t *a = &corpus.recs[*(const size_t *)x];
   const rec_t *b = &corpus.recs[*(const size_t *)y];
@@ -669,9 +696,10 @@ static void test_one_and_one_point_zero(void **state) {
   assert_int_equal(otpc_term_compare(c, b), 1);
   assert_int_equal(otpc_term_compare(z, mz), 0);
   assert_int_equal(otpc_term_equal(z, mz), 1);
-  /* Map key order puts integers first. */
+  /* Map key order puts integers first, before every float. */
   assert_true(otpc_term_compare_exact(a, b) < 0);
   assert_true(otpc_term_compare_exact(b, a) > 0);
+  assert_true(otpc_term_compare_exact(c, b) < 0);
 }
 
 /* ------------------------------------------------------------- building */
@@ -854,6 +882,7 @@ int main(void) {
       cmocka_unit_test(test_print),
       cmocka_unit_test(test_compare_all_pairs),
       cmocka_unit_test(test_equal_all_pairs),
+      cmocka_unit_test(test_compare_exact_all_pairs),
       cmocka_unit_test(test_sort_matches_lists_sort),
       cmocka_unit_test(test_one_and_one_point_zero),
       cmocka_unit_test(test_builder),
