@@ -11,6 +11,7 @@
  * Mismatches are counted and reported term by term (up to a limit per
  * test) rather than stopping at the first one, so a run shows the whole
  * picture of a disagreement. */
+#include <errno.h>
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -22,6 +23,7 @@
 
 #include <cmocka.h>
 
+#include "internal.h"
 #include "otpc/msg.h"
 #include "otpc/term.h"
 
@@ -510,6 +512,75 @@ static void test_encode(void **state) {
   end("encodings", checked);
 }
 
+/* ------------------------------------------------------------ numbers */
+
+/* Integers read back as the decimal the BEAM printed, and as int64/uint64
+ * exactly when they fit; floats as the double term_to_binary wrote. */
+static void test_numbers_read_back(void **state) {
+  (void)state;
+  begin();
+  size_t checked = 0;
+  for (size_t i = 0; i < corpus.n; i++) {
+    rec_t *r = &corpus.recs[i];
+    if (!r->decoded)
+      continue;
+    if (r->type == OTPC_T_INTEGER && (r->flags & F_PRINT)) {
+      checked++;
+      otpc_int_t v;
+      otpc_buf_t dec = {0};
+      int rc = otpc_term_integer(r->term, &v);
+      if (rc == 0)
+        rc = otpc__big_to_dec(v.neg, v.mag, v.n, &dec);
+      if (rc != 0 || dec.len != r->print_len ||
+          memcmp(dec.data, r->print, dec.len) != 0) {
+        report(r, "otpc_term_integer reads another value (rc %d)", rc);
+        if (rc == 0)
+          show_text("got", dec.data, dec.len);
+      }
+      otpc_buf_free(&dec);
+      char text[32];
+      int64_t i64;
+      uint64_t u64;
+      int fits_i = 0, fits_u = 0;
+      if (r->print_len < sizeof text) {
+        memcpy(text, r->print, r->print_len);
+        text[r->print_len] = '\0';
+        errno = 0;
+        long long ll = strtoll(text, NULL, 10);
+        fits_i = errno == 0;
+        errno = 0;
+        unsigned long long ull = strtoull(text, NULL, 10);
+        fits_u = errno == 0 && text[0] != '-';
+        rc = otpc_term_int64(r->term, &i64);
+        if (fits_i ? rc != 0 || i64 != ll : rc != OTPC_ERANGE)
+          report(r, "otpc_term_int64 gave %s", otpc_strerror(rc));
+        rc = otpc_term_uint64(r->term, &u64);
+        if (fits_u ? rc != 0 || u64 != ull : rc != OTPC_ERANGE)
+          report(r, "otpc_term_uint64 gave %s", otpc_strerror(rc));
+      } else {
+        if (otpc_term_int64(r->term, &i64) != OTPC_ERANGE ||
+            otpc_term_uint64(r->term, &u64) != OTPC_ERANGE)
+          report(r, "a huge integer fits int64 or uint64");
+      }
+      double d;
+      if (otpc_term_double(r->term, &d) != OTPC_ETYPE)
+        report(r, "otpc_term_double accepts an integer");
+    } else if (r->type == OTPC_T_FLOAT) {
+      checked++;
+      double d;
+      int64_t i64;
+      int rc = otpc_term_double(r->term, &d);
+      uint64_t bits = 0;
+      memcpy(&bits, &d, sizeof bits);
+      if (rc != 0 || r->ext[1] != 70 || bits != otpc__get64(r->ext + 2))
+        report(r, "otpc_term_double reads another double (rc %d)", rc);
+      if (otpc_term_int64(r->term, &i64) != OTPC_ETYPE)
+        report(r, "otpc_term_int64 accepts a float");
+    }
+  }
+  end("numbers", checked);
+}
+
 /* ------------------------------------------------------------ printing */
 
 static void test_print(void **state) {
@@ -879,6 +950,7 @@ int main(void) {
       cmocka_unit_test(test_truncated_is_rejected),
       cmocka_unit_test(test_other_encodings),
       cmocka_unit_test(test_encode),
+      cmocka_unit_test(test_numbers_read_back),
       cmocka_unit_test(test_print),
       cmocka_unit_test(test_compare_all_pairs),
       cmocka_unit_test(test_equal_all_pairs),
