@@ -298,7 +298,10 @@ keeper_call(Keeper, Request) ->
 keeper_loop(Peers) ->
     receive
         {{start, Name}, From, Ref} ->
-            case catch peer:start_link(#{name => Name, wait_boot => 30000}) of
+            %% Hidden: global would otherwise see a node come back under the
+            %% same name and disconnect it to prevent overlapping partitions.
+            case catch peer:start_link(#{name => Name, args => ["-hidden"],
+                                         wait_boot => 30000}) of
                 {ok, Peer, Node} ->
                     From ! {Ref, {ok, Node}},
                     keeper_loop(Peers#{Node => Peer});

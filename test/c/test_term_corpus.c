@@ -553,10 +553,13 @@ static void test_numbers_read_back(void **state) {
         fits_u = errno == 0 && text[0] != '-';
         rc = otpc_term_int64(r->term, &i64);
         if (fits_i ? rc != 0 || i64 != ll : rc != OTPC_ERANGE)
-          report(r, "otpc_term_int64 gave %s", otpc_strerror(rc));
+          report(r, "otpc_term_int64: %s, %lld (want %s)", otpc_strerror(rc),
+                 rc == 0 ? (long long)i64 : 0LL, fits_i ? text : "ERANGE");
         rc = otpc_term_uint64(r->term, &u64);
         if (fits_u ? rc != 0 || u64 != ull : rc != OTPC_ERANGE)
-          report(r, "otpc_term_uint64 gave %s", otpc_strerror(rc));
+          report(r, "otpc_term_uint64: %s, %llu (want %s)", otpc_strerror(rc),
+                 rc == 0 ? (unsigned long long)u64 : 0ULL,
+                 fits_u ? text : "ERANGE");
       } else {
         if (otpc_term_int64(r->term, &i64) != OTPC_ERANGE ||
             otpc_term_uint64(r->term, &u64) != OTPC_ERANGE)
