@@ -65,7 +65,7 @@ corpus() ->
 corpus(Extra) ->
     lists:append([integers(), floats(), atoms(), strings(), lists(),
                   tuples(), maps(), binaries(), bitstrings(), identifiers(),
-                  funs(), deep(), mixed(), Extra]).
+                  funs(), deep(), mixed(), more_edges(), random_terms(), Extra]).
 
 integers() ->
     Edges = [0, 1, 2, 42, 127, 128, 255, 256, 257, 65535, 65536,
@@ -203,6 +203,71 @@ mixed() ->
      #{<<"k">> => [1, 2, 3], "k" => {1, 2, 3}},
      {'EXIT', self(), normal}, {'DOWN', make_ref(), process, self(), killed},
      [{1, 1.0}, {1.0, 1}], {-0.0, 0.0, 0}].
+
+%% Where printers and comparators usually slip: plain versus exponent float
+%% notation, latin-1 letters in atoms, strings that are almost printable.
+more_edges() ->
+    [1.0e5, 123456.0, 1234567.0, 0.001, 0.01, 1.0e-7, 5.0e-7, 3.0e10,
+     1.5e300, 999999999999999.9, 123456789012345.0, 1234567890123456.0,
+     0.1 + 0.2, 100.5, -0.5, 1.0e-323, 6.0e23,
+     'ä', 'Ä', 'aª', 'aµ', 'aº', 'aÀ', 'a×b', 'a÷b', 'ªb', 'µ', '×',
+     list_to_atom([$a, 160]), list_to_atom([$a, 173]), 'a_', 'a1@', 'A',
+     'b\tc', 'é@x',
+     [$a, 160], [$a, 173], [$a, 127], "\e\a\b\f\v\r\n\t", [$a, $b | $c],
+     ["a" | "b"], [[$a] | $b], "\x{a0}", [255, 256], "a\x{ff}",
+     <<"abc", 10>>, <<"\x{a0}"/utf8>>, <<"a", 127>>, <<"\x{ff}"/utf8>>,
+     <<"\x{100}"/utf8>>, <<"a\tb\e">>, <<195>>, <<"é", 0>>].
+
+%% Deterministic pseudo-random numbers, strings and binaries: a fixed seed,
+%% so a failure names the same term on every run.
+random_terms() ->
+    S0 = rand:seed_s(exsss, {16#07c, 25, 2026}),
+    {Floats, S1} = repeat(60, fun random_float/1, S0),
+    {Ints, S2} = repeat(30, fun random_int/1, S1),
+    {Strings, S3} = repeat(25, fun(S) -> random_chars(S, 300) end, S2),
+    {Latin, S4} = repeat(25, fun(S) -> random_chars(S, 256) end, S3),
+    {Bins, _} = repeat(25, fun random_bin/1, S4),
+    Floats ++ Ints ++ Strings ++ Latin ++ Bins.
+
+repeat(0, _, S) -> {[], S};
+repeat(N, F, S0) ->
+    {X, S1} = F(S0),
+    {Xs, S2} = repeat(N - 1, F, S1),
+    {[X | Xs], S2}.
+
+%% Any finite double, from its 64 bits.
+random_float(S0) ->
+    {Bits, S1} = rand:uniform_s(1 bsl 64, S0),
+    case <<(Bits - 1):64>> of
+        <<_:1, 2047:11, _:52>> -> random_float(S1);
+        <<F/float>> -> {F, S1}
+    end.
+
+random_int(S0) ->
+    {Bytes, S1} = rand:uniform_s(40, S0),
+    {Mag, S2} = rand:uniform_s(1 bsl (8 * Bytes), S1),
+    {Sign, S3} = rand:uniform_s(2, S2),
+    {if Sign =:= 1 -> Mag; true -> -Mag end, S3}.
+
+%% Short lists of characters below Max, often printable.
+random_chars(S0, Max) ->
+    {Len, S1} = rand:uniform_s(12, S0),
+    repeat(Len, fun(S) ->
+                        {Pick, Sa} = rand:uniform_s(4, S),
+                        {C, Sb} = case Pick of
+                                      1 -> rand:uniform_s(Max, Sa);
+                                      _ -> rand:uniform_s(95, Sa)
+                                  end,
+                        {if Pick =:= 1 -> C - 1; true -> C + 31 end, Sb}
+                end, S1).
+
+random_bin(S0) ->
+    {Chars, S1} = random_chars(S0, 300),
+    {How, S2} = rand:uniform_s(3, S1),
+    case How of
+        1 -> {unicode:characters_to_binary(Chars), S2};
+        _ -> {list_to_binary([C band 255 || C <- Chars]), S2}
+    end.
 
 pow(B, E) -> pow(B, E, 1).
 pow(_, 0, Acc) -> Acc;
