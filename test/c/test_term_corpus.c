@@ -841,6 +841,13 @@ static void test_builder(void **state) {
   otpc_term_t inner;
   view(inner_ext, sizeof inner_ext, &inner);
   static const uint8_t bits[] = {0xff, 0xc0};
+  /* 65535 and 65536 characters: STRING_EXT ends at 65535. */
+  static char a65535[65536], a65536[65537];
+  memset(a65535, 'a', 65535);
+  memset(a65536, 'a', 65536);
+  static char long_atom[255 * 3 + 1];
+  for (int i = 0; i < 255; i++)
+    memcpy(long_atom + 3 * i, "\xe4\xb8\xad", 3);
 
   /* Literals. */
   BUILD("ok", "ok");
@@ -910,6 +917,17 @@ static void test_builder(void **state) {
   BUILD("[1 | t]", "[~i | ~a]", 1, "t");
   BUILD("[\"ab\" | \"cd\"]", "[~s | ~s]", "ab", "cd");
   BUILD("{[{[7]}]}", "{[{[~i]}]}", 7);
+  BUILD("{[1], [[]], [], [1, 2]}", "{[1 | []], [\"\"], \"\", [1 | [2]]}");
+  BUILD("{0, 1208925819614629174706175, -255}",
+        "{-0, 16#FFFFFFFFFFFFFFFFFFFF, -16#ff}");
+  BUILD("{$\\n, \"\\e\", 'a\\x{4E2D}'}", "{$\\n, \"\\e\", 'a\\x{4E2D}'}");
+  BUILD("{1.0e308, -1.0e-308, 2.5}", "{1.0e308, -1.0e-308, 2.5}");
+  BUILD("lists:duplicate(65535, $a)", "~s", a65535);
+  BUILD("lists:duplicate(65536, $a)", "~s", a65536);
+  BUILD("[lists:duplicate(65536, $a) | lists:duplicate(65536, $a)]",
+        "[~s | ~s]", a65536, a65536);
+  BUILD("binary:copy(<<\"a\">>, 65536)", "~b", a65536, (size_t)65536);
+  BUILD("list_to_atom(lists:duplicate(255, 16#4E2D))", "~a", long_atom);
   BUILD("{'EXIT', pid('corpus@host', 42, 1, 7), {badarg, [{m, f, 1, []}]}}",
         "{'EXIT', ~p, {badarg, [{m, f, ~i, []}]}}", &the_pid, 1);
   BUILD_ANY_ORDER(
