@@ -200,7 +200,8 @@ check_built(File, Terms) ->
      || {Src, Exp, Want, Got, Ext, Canon} <- CaseErrors],
     [ct:log("re-encoding of term #~b ~ts is not =:= to it", [I, L]) || {I, L} <- ReencErrors],
     ct:log("~b builder cases, ~b re-encodings checked", [NB, NR]),
-    CaseErrors =:= [] orelse ct:fail({builder_cases_disagree, [S || {S, _, _, _, _, _} <- CaseErrors]}),
+    CaseErrors =:= [] orelse ct:fail({builder_cases_disagree,
+                                              [{S, E} || {S, E, _, _, _, _} <- CaseErrors]}),
     ReencErrors =:= [] orelse ct:fail({reencodings_disagree, ReencErrors}),
     ok.
 
