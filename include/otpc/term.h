@@ -204,8 +204,13 @@ int otpc_term_encode(otpc_buf_t *out, otpc_term_t t);
  *   ~t  otpc_term_t *     (any sub-term, a view, no copy)
  * Returns 0 on a match; OTPC_ENOMATCH with err->msg saying where and what
  * was expected and got, e.g. "element 2 of {_, HERE}: expected an integer,
- * got foo"; OTPC_EBADFMT for a bad pattern. Captures before a mismatch may
- * have been written. */
+ * got foo", and err->offset at the sub-pattern that failed (an integer out
+ * of the C type's range and a ~s that does not fit are mismatches too);
+ * OTPC_EBADFMT for a bad pattern, whatever the term. Captures before a
+ * mismatch may have been written. `_Name` is a wildcard as well, and a NULL
+ * capture pointer checks the type only. `[H | ~t]` is a syntax error: the
+ * rest of a list after some elements has no encoding of its own to view
+ * (use _, ~s or a list pattern there, or capture the whole list). */
 int otpc_term_match(otpc_term_t t, otpc_err_t *err, const char *pattern, ...);
 int otpc_term_vmatch(otpc_term_t t, otpc_err_t *err, const char *pattern,
                      va_list ap);
@@ -230,8 +235,9 @@ int otpc_term_snprint(char *s, size_t n, otpc_term_t t);
 int otpc_term_compare(otpc_term_t a, otpc_term_t b);
 /* Exact (=:=) equality: 1 if equal, else 0. */
 int otpc_term_equal(otpc_term_t a, otpc_term_t b);
-/* The total order of map keys: as otpc_term_compare, but an integer sorts
- * before a float of the same value. */
+/* The total order of map keys (erts_internal:cmp_term): as
+ * otpc_term_compare, but every integer sorts before every float (OTP 25
+ * writes #{2 => a, 1.0 => b} with 2 first). 0.0 and -0.0 are equal. */
 int otpc_term_compare_exact(otpc_term_t a, otpc_term_t b);
 
 #ifdef __cplusplus
