@@ -389,8 +389,8 @@ typedef struct parser {
 } parser_t;
 
 static int bad(parser_t *p, size_t at, const char *why) {
-  return otpc__err(p->err, OTPC_EBADFMT, at, "bad pattern: %s at offset %zu",
-                   why, at);
+  return otpc__err(p->err, OTPC_EBADFMT, at, "bad pattern at offset %zu: %s",
+                   at, why);
 }
 
 static size_t new_node(parser_t *p, int kind, size_t off) {
@@ -415,7 +415,7 @@ static int parse_value(parser_t *p);
 
 /* Checks a quoted text up to its closing quote; for atoms, the limits. */
 static int parse_quoted(parser_t *p, char quote) {
-  size_t chars = 0, bytes = 0;
+  size_t chars = 0;
   p->pos++;
   while (p->s[p->pos] != quote) {
     size_t at = p->pos;
@@ -424,16 +424,14 @@ static int parse_quoted(parser_t *p, char quote) {
     const char *why;
     if (lex_char(p->s, &p->pos, &cp, &numeric, &why) != 0)
       return bad(p, p->s[p->pos] == 0 ? at : p->pos, why);
+    /* 255 characters of at most 4 bytes fit OTPC_ATOM_MAX_BYTES. */
     if (quote == '\'') {
-      uint8_t tmp[4];
       if (cp >= 0xD800 && cp <= 0xDFFF)
         return bad(p, at, "a surrogate in an atom");
-      bytes += otpc__utf8_encode(cp, tmp);
       if (++chars > 255)
         return bad(p, at, "an atom of more than 255 characters");
     }
   }
-  (void)bytes;
   p->pos++;
   return 0;
 }
@@ -699,6 +697,18 @@ static void sb_puts(sbuf_t *b, const char *s) {
   sb_putn(b, s, strlen(s));
 }
 
+/* Ends a text that was cut at b->cap with "...", backing up so that no
+ * UTF-8 sequence is left half. `start` is where the cut text began. */
+static void sb_ellipsis(sbuf_t *b, size_t start) {
+  if (b->cap < start + 4)
+    return;
+  size_t cut = b->cap - 4;
+  while (cut > start && ((unsigned char)b->p[cut] & 0xC0) == 0x80)
+    cut--;
+  memcpy(b->p + cut, "...", 4);
+  b->len = cut + 3;
+}
+
 /* Prints a term into b; a print that does not fit ends with "...". */
 static void sb_term(sbuf_t *b, otpc_term_t t) {
   size_t room = b->cap - b->len;
@@ -708,8 +718,7 @@ static void sb_term(sbuf_t *b, otpc_term_t t) {
   if (n < 0) {
     sb_puts(b, "?");
   } else if ((size_t)n >= room) {
-    b->len = b->cap - 1;
-    memcpy(b->p + b->len - 3, "...", 3);
+    sb_ellipsis(b, b->len);
   } else {
     b->len += (size_t)n;
   }
@@ -735,8 +744,8 @@ static void print_subj(const subj_t *s, char *buf, size_t cap) {
     sb_term(&b, e);
   }
   sb_puts(&b, "]");
-  if (b.len + 1 >= b.cap && cap >= 4)
-    memcpy(buf + cap - 4, "...", 3);
+  if (b.len + 1 >= b.cap)
+    sb_ellipsis(&b, 0);
 }
 
 /* Pattern text, shortened to `max` bytes with "...". */
@@ -745,7 +754,10 @@ static void sb_src(sbuf_t *b, const mctx_t *c, size_t i, size_t max) {
   if (n->len <= max) {
     sb_putn(b, c->pat + n->off, n->len);
   } else {
-    sb_putn(b, c->pat + n->off, max - 3);
+    size_t cut = max - 3;
+    while (cut > 0 && ((unsigned char)c->pat[n->off + cut] & 0xC0) == 0x80)
+      cut--;
+    sb_putn(b, c->pat + n->off, cut);
     sb_puts(b, "...");
   }
 }
@@ -944,9 +956,10 @@ static int int_equal(const mctx_t *c, const pnode_t *n, otpc_term_t t,
     s++;
   const char *hash = memchr(s, '#', (size_t)(e - s));
   if (hash != NULL) {
-    base = (unsigned)(s[0] - '0');
-    if (hash - s == 2)
-      base = base * 10 + (unsigned)(s[1] - '0');
+    base = 0; /* validated: 2..36, maybe written 0_16 */
+    for (; s < hash; s++)
+      if (*s != '_')
+        base = base * 10 + (unsigned)(*s - '0');
     s = hash + 1;
   }
   otpc_buf_t digits, mag;

@@ -424,6 +424,7 @@ static void test_literal_integers(void **state) {
   MATCH(T(big), "123_456_789_012_345_678_901_234_567_890");
   MATCH(T(nbig), "-123456789012345678901234567890");
   MATCH(T(big), "36#byw97um9s91dlz68tsi");
+  MATCH(T(big), "0_36#BYW97UM9S91DLZ68TSI");
   NOMATCH(T(big), "123456789012345678901234567891");
   NOMATCH(T(big), "-123456789012345678901234567890");
   NOMATCH(T(nbig), "123456789012345678901234567890");
@@ -561,6 +562,8 @@ static void test_tails(void **state) {
   MATCH(T(l_tail), "[_, _, _ | ~a]", NULL);
   MATCH(T(l_abc), "[~t | _]", &h);
   MATCH(h, "a");
+  MATCH(T(s_abc), "[_, ~t | _]", &h); /* a STRING_EXT element */
+  MATCH(h, "$b");
   MATCH(T(l_improper), "[_ | ~a]", NULL);
   /* The tail after all elements is a term: ~t may view it there. */
   MATCH(T(s_abc), "[$a | ~s]", buf, sizeof buf);
@@ -784,6 +787,22 @@ static void test_large_pattern(void **state) {
       strncmp(err.msg, "expected a tuple of arity 2, got [1,2,3,", 40) == 0);
   assert_true(strlen(err.msg) < sizeof err.msg);
   assert_string_equal(err.msg + strlen(err.msg) - 3, "...");
+  /* A cut never leaves half a UTF-8 sequence. */
+  char fmt[400] = "<<\"";
+  for (int i = 0; i < 100; i++)
+    strcat(fmt, "\xc3\xa9");
+  strcat(fmt, "\">>");
+  otpc_buf_t b = {NULL, 0, 0};
+  assert_int_equal(otpc_term_build(&b, &err, fmt), 0);
+  otpc_term_t u = {b.data, b.len};
+  assert_int_equal(otpc_term_match(u, &err, "~i", NULL), OTPC_ENOMATCH);
+  assert_true(strncmp(err.msg, "expected an integer, got <<\"\xc3\xa9", 29) ==
+              0);
+  size_t ml = strlen(err.msg);
+  assert_string_equal(err.msg + ml - 3, "...");
+  for (size_t i = 28; i + 3 < ml; i += 2)
+    assert_memory_equal(err.msg + i, "\xc3\xa9", 2);
+  otpc_buf_free(&b);
   pat[k - 1] = 0;
   memcpy(strstr(pat, ",0,"), ",_,", 3);
   pat[k - 1] = ']';
