@@ -103,5 +103,13 @@ otpc_term_t otpc__small_int_view(uint8_t value);
 otpc_term_t otpc__nil_view(void);
 /* The end of the validated term that starts at p (iterative). */
 const uint8_t *otpc__term_skip(const uint8_t *p);
+/* The name of an external format tag ("SMALL_TUPLE_EXT"), for messages. */
+const char *otpc__tag_name(unsigned tag);
+/* Parses FLOAT_EXT's 31 bytes of text (locale-independent); -1 if they are
+ * not a finite number in the form OTP writes. */
+int otpc__float_text(const uint8_t *s, double *out);
+/* The text of the validated atom term at p (any of the four atom tags):
+ * returns 1 if it is latin-1, 0 if UTF-8, OTPC_ETYPE if p is no atom. */
+int otpc__atom_bytes(const uint8_t *p, const uint8_t **text, size_t *n);
 
 #endif
