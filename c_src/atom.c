@@ -6,6 +6,10 @@
  * Chunks never move once published, so a reader holding a valid index can
  * always reach its entry without synchronising with writers that grow the
  * table. Atoms are never freed, as on the BEAM. */
+/* Read-write locks are POSIX.1-2008, beyond plain C11. */
+#ifndef _POSIX_C_SOURCE
+#define _POSIX_C_SOURCE 200809L
+#endif
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>

@@ -17,6 +17,10 @@
  * - BIT_BINARY_EXT with non-zero unused bits is rejected (the BEAM masks
  *   them; a view cannot, and the accessors promise zeros);
  * - bytes after the term are rejected by otpc_term_from_ext. */
+/* Per-thread locales are POSIX.1-2008, beyond plain C11. */
+#ifndef _POSIX_C_SOURCE
+#define _POSIX_C_SOURCE 200809L
+#endif
 #include <locale.h>
 #include <math.h>
 #include <pthread.h>
