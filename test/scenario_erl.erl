@@ -90,7 +90,7 @@ check(Other, File) ->
 control(Steps) ->
     S0 = #{order => [], pids => #{}, names => #{}, refs => #{}, ref_names => #{},
            traces => #{}, cursor => #{}, alive => #{}, mons => #{},
-           done => #{}, synced => #{}, errors => []},
+           done => #{}, synced => #{}, ready => #{}, errors => []},
     S1 = steps(Steps, S0),
     S2 = finish(S1),
     trace(S2).
@@ -169,7 +169,7 @@ bind_ref(Name, Ref, #{refs := Refs, ref_names := Names} = S) ->
     S#{refs := Refs#{Name => Ref}, ref_names := Names#{Ref => Name}}.
 
 wait_started(P, S) ->
-    wait(fun(X) -> maps:is_key(P, maps:get(alive, X)) end, S).
+    wait(fun(X) -> maps:is_key(P, maps:get(ready, X)) end, S).
 
 %% Processes controller mailbox events until Pred holds (true, or {true,
 %% S}), fails ({fail, Why}) or nothing arrives for ?TIMEOUT.
@@ -188,9 +188,14 @@ wait(Pred, S) ->
 
 event({'$ev', Pid, {started, P}}, #{pids := Pids, names := Names, alive := Alive,
                                     mons := Mons, order := Order, traces := Tr} = S) ->
+    %% The monitor must be in place before anyone can make P exit: P waits
+    %% for `monitored', which comes after the monitor signal from here.
     MRef = erlang:monitor(process, Pid),
+    Pid ! {'$cmd', monitored},
     S#{pids := Pids#{P => Pid}, names := Names#{Pid => P}, alive := Alive#{P => true},
        mons := Mons#{MRef => P}, order := Order ++ [P], traces := Tr#{P => []}};
+event({'$ev', Pid, ready}, #{ready := Ready} = S) ->
+    S#{ready := Ready#{name(Pid, S) => true}};
 event({'$ev', Pid, {recv, Msg}}, S) ->
     append(name(Pid, S), {recv, Msg}, S);
 event({'$ev', Pid, {done, Result}}, #{done := Done} = S) ->
@@ -358,6 +363,8 @@ proc_init(Ctl, Name, {Gate, Trap}) ->
     receive Gate -> ok end,
     Trap andalso process_flag(trap_exit, true),
     Ctl ! {'$ev', self(), {started, Name}},
+    receive {'$cmd', monitored} -> ok end,
+    Ctl ! {'$ev', self(), ready},
     loop(Ctl, eager).
 
 loop(Ctl, eager) ->
