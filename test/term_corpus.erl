@@ -334,10 +334,11 @@ canonical(T) ->
 
 %% @doc Whether otpc's print is comparable with the BEAM's: not for pids,
 %% references, ports and funs (the BEAM prints local ones by its node table
-%% index, <0.85.0>), nor for maps over 32 pairs (hash order).
+%% index, <0.85.0>). Maps over 32 pairs are comparable: otpc prints them in
+%% the reverse of their encoded order, which is the BEAM's iterator order.
 printable(T) ->
     not contains(T, fun(X) -> is_pid(X) orelse is_reference(X) orelse is_port(X)
-                                  orelse is_function(X) orelse big_map(X) end).
+                                  orelse is_function(X) end).
 
 big_map(X) -> is_map(X) andalso map_size(X) > 32.
 

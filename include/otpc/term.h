@@ -222,8 +222,10 @@ int otpc_term_vmatch(otpc_term_t t, otpc_err_t *err, const char *pattern,
  * as "strings", printable binaries as <<"text">>, atoms quoted when needed,
  * floats in their shortest round-trip form. Pids, refs, ports and funs,
  * whose BEAM form depends on the local node table, print as
- * <node.id.serial>, #Ref<node.a.b.c>, #Port<node.id>, #Fun<...>. Maps of more
- * than 32 pairs print keys in term order (the BEAM uses its hash order). */
+ * <node.id.serial>, #Ref<node.a.b.c>, #Port<node.id>, #Fun<...>. Maps of up
+ * to 32 pairs print with sorted keys, larger ones in the reverse of their
+ * encoded order, which for bytes from the BEAM is the BEAM's own (hash)
+ * order. */
 int otpc_term_print(otpc_buf_t *out, otpc_term_t t);
 /* snprintf-style: writes at most n bytes with a NUL; returns the full length
  * the text needs (excluding the NUL), or a negative code. */
