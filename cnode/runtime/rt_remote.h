@@ -1,0 +1,59 @@
+/* The seam between the process runtime and the distribution layer.
+ *
+ * Outgoing: signals to pids of other nodes go through the ops the
+ * distribution layer installs with otpc__rt_set_remote. Without ops (or
+ * when an op fails), a send is dropped and a link or monitor is answered
+ * with `noconnection`, as on a node that cannot connect.
+ *
+ * Incoming: the distribution layer hands the signals it decodes to the
+ * otpc__rt_remote_* functions, which deliver them to local processes as if
+ * sent locally. When a connection goes down it must itself send
+ * `noconnection` exits and DOWNs for the links and monitors it carried. */
+#ifndef OTPC_CNODE_RUNTIME_RT_REMOTE_H
+#define OTPC_CNODE_RUNTIME_RT_REMOTE_H
+
+#include <stdbool.h>
+
+#include "otpc/process.h"
+
+/* Each op returns 0 if the signal was queued for the peer, else a negative
+ * OTPC_E* code (the runtime then behaves as if the node were unreachable).
+ * They may be called from any thread, scheduler threads included, and must
+ * not block. */
+typedef struct otpc__remote_ops {
+  int (*send)(void *ud, otpc_pid_t from, otpc_pid_t to, otpc_msg_t *msg);
+  int (*link)(void *ud, otpc_pid_t from, otpc_pid_t to);
+  int (*unlink)(void *ud, otpc_pid_t from, otpc_pid_t to);
+  /* exit/2 (link == false) or a linked process's exit (link == true). */
+  int (*exit)(void *ud, otpc_pid_t from, otpc_pid_t to, otpc_term_t reason,
+              bool link);
+  int (*monitor)(void *ud, otpc_pid_t from, otpc_pid_t to,
+                 const otpc_ref_t *ref);
+  int (*demonitor)(void *ud, otpc_pid_t from, otpc_pid_t to,
+                   const otpc_ref_t *ref);
+  /* DOWN for a remote process that monitored a local one. */
+  int (*down)(void *ud, otpc_pid_t from, otpc_pid_t to, const otpc_ref_t *ref,
+              otpc_term_t reason);
+} otpc__remote_ops_t;
+
+/* Installs (or with NULL removes) the ops; `ops` must outlive the runtime
+ * or the next call. */
+void otpc__rt_set_remote(otpc_rt_t *rt, const otpc__remote_ops_t *ops,
+                         void *ud);
+
+/* Incoming signals from remote pids to local ones. They return
+ * OTPC_ENOTFOUND when the local pid is dead (for a link or monitor the
+ * caller then answers the peer with an exit or DOWN of reason noproc). */
+int otpc__rt_remote_send(otpc_rt_t *rt, otpc_pid_t to, otpc_msg_t *msg);
+int otpc__rt_remote_link(otpc_rt_t *rt, otpc_pid_t from, otpc_pid_t to);
+int otpc__rt_remote_unlink(otpc_rt_t *rt, otpc_pid_t from, otpc_pid_t to);
+int otpc__rt_remote_exit(otpc_rt_t *rt, otpc_pid_t from, otpc_pid_t to,
+                         otpc_term_t reason, bool link);
+int otpc__rt_remote_monitor(otpc_rt_t *rt, otpc_pid_t from, otpc_pid_t to,
+                            const otpc_ref_t *ref);
+int otpc__rt_remote_demonitor(otpc_rt_t *rt, otpc_pid_t from, otpc_pid_t to,
+                              const otpc_ref_t *ref);
+int otpc__rt_remote_down(otpc_rt_t *rt, otpc_pid_t from, otpc_pid_t to,
+                         const otpc_ref_t *ref, otpc_term_t reason);
+
+#endif
