@@ -9,6 +9,7 @@
 main([Build]) ->
     Exe = filename:join([Build, "bin", "otpc-term"]),
     filelib:is_regular(Exe) orelse fail("missing ~s: run `make` first", [Exe]),
+    ok = io:setopts(standard_io, [{encoding, unicode}]),
     Port = open_port({spawn_executable, Exe}, [{packet, 4}, binary, exit_status]),
     io:format("otpc demo: Erlang/OTP ~s and the C term layer (~s)~n~n",
               [erlang:system_info(otp_release), Exe]),
@@ -37,8 +38,12 @@ roundtrip(Port, T) ->
     {ok, Printed, Enc} = call(Port, {roundtrip, T}),
     Same = Enc =:= term_to_binary(T, [{minor_version, 2}]),
     Erl = unicode:characters_to_binary(io_lib:format("~0tp", [T])),
-    io:format("   C prints  ~ts~n   bytes identical to term_to_binary: ~s; print identical to ~~p: ~s~n",
-              [Printed, yes(Same), yes(Printed =:= Erl)]),
+    PrintNote = case has_identity(T) of
+                    true -> "node-qualified (pids and refs)";
+                    false -> yes(Printed =:= Erl)
+                end,
+    io:format("   Erlang    ~ts~n   C prints  ~ts~n   bytes identical to term_to_binary: ~s; print identical to ~~p: ~s~n",
+              [Erl, Printed, yes(Same), PrintNote]),
     %% Pids and refs print differently on purpose (the BEAM's form depends on
     %% its node table): only the bytes must agree for them.
     Same andalso (Printed =:= Erl orelse has_identity(T)).
