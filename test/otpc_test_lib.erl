@@ -28,8 +28,14 @@ build_dir() ->
         Dir -> Dir
     end.
 
-%% @doc The path of one of our programs in the build directory; fails with
-%% a message naming the path when it is missing.
+%% @doc The path of one of our programs in the build directory (or an
+%% absolute path as given); fails with a message naming the path when it is
+%% missing.
+executable("/" ++ _ = Path) ->
+    case filelib:is_regular(Path) of
+        true -> Path;
+        false -> error({missing_program, Path})
+    end;
 executable(Name) ->
     Path = filename:join([build_dir(), "bin", Name]),
     case filelib:is_regular(Path) of
