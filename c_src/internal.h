@@ -112,4 +112,38 @@ int otpc__float_text(const uint8_t *s, double *out);
  * returns 1 if it is latin-1, 0 if UTF-8, OTPC_ETYPE if p is no atom. */
 int otpc__atom_bytes(const uint8_t *p, const uint8_t **text, size_t *n);
 
+/* Emitters of canonical bytes (term_emit.c), as term_to_binary(T,
+ * [{minor_version, 2}]) writes them, for the builder and the re-encoder.
+ * Each appends to out and returns 0 or a negative code. */
+/* A list of small integers shorter than this is a STRING_EXT. */
+#define OTPC__STRING_MAX 65536u
+int otpc__emit8(otpc_buf_t *out, uint8_t v);
+int otpc__emit32(otpc_buf_t *out, uint32_t v);
+int otpc__emit64(otpc_buf_t *out, uint64_t v);
+/* An atom from UTF-8 text already known to be valid and short enough. */
+int otpc__emit_atom(otpc_buf_t *out, const uint8_t *s, size_t n);
+/* An atom from latin-1 text (old ATOM_EXT), converted to UTF-8. */
+int otpc__emit_atom_latin1(otpc_buf_t *out, const uint8_t *s, size_t n);
+/* The smallest encoding of a sign and a magnitude (as in otpc_int_t, high
+ * zero bytes allowed). */
+int otpc__emit_big(otpc_buf_t *out, int neg, const uint8_t *mag, size_t n);
+int otpc__emit_u64(otpc_buf_t *out, int neg, uint64_t v);
+int otpc__emit_i64(otpc_buf_t *out, int64_t v);
+int otpc__emit_double(otpc_buf_t *out, double d);
+/* A port is the tag (NEW_PORT_EXT, or V4_PORT_EXT for ids over 28 bits),
+ * the node atom, then id and creation. */
+int otpc__emit_port_tag(otpc_buf_t *out, uint64_t id);
+int otpc__emit_port_id(otpc_buf_t *out, uint64_t id, uint32_t creation);
+/* A binary, or a BIT_BINARY when nbits is not a multiple of 8. */
+int otpc__emit_bits(otpc_buf_t *out, const uint8_t *p, size_t nbits);
+/* Closes a proper list whose n elements were written after a 5-byte
+ * placeholder at `start`: nil, STRING_EXT or LIST_EXT + nil. */
+int otpc__list_finish(otpc_buf_t *out, size_t start, size_t n, int all_small);
+/* Closes a map whose n pairs were written after a 5-byte placeholder at
+ * `start`; offs holds the 2n start offsets of keys and values. Maps of up
+ * to 32 pairs get their keys sorted in map-key order. With dedup, a
+ * repeated key keeps its first key term and the last value. */
+int otpc__map_finish(otpc_buf_t *out, size_t start, const size_t *offs,
+                     size_t n, int dedup);
+
 #endif

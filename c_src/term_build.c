@@ -1,16 +1,14 @@
-/* The term builder (otpc_term_build) and the canonical re-encoder
- * (otpc_term_encode).
+/* The term builder (otpc_term_build): a format in Erlang term syntax with
+ * directives, written as canonical external-format bytes.
  *
- * Both write the bytes of term_to_binary(T, [{minor_version, 2}]) of OTP 25
- * directly rather than through ei's encoders: every encoding needs a final
- * canonical fix-up anyway (lists of small integers become STRING_EXT, small
- * maps get sorted keys, tuples learn their arity only at the '}'), and one
- * code path is easier to keep exact than a mix.
+ * The bytes are written directly rather than through ei's encoders: every
+ * encoding needs a final canonical fix-up anyway (lists of small integers
+ * become STRING_EXT, small maps get sorted keys, tuples learn their arity
+ * only at the '}'), and the emitters of term_emit.c keep one code path
+ * exact for the builder and the re-encoder alike.
  *
  * The builder is a recursive-descent parser whose recursion depth is the
- * nesting of the format, bounded by BUILD_MAX_DEPTH. The encoder walks a
- * validated term with an explicit stack, since that term may come from a
- * peer and be nested 100000 deep. */
+ * nesting of the format, bounded by BUILD_MAX_DEPTH. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,140 +19,35 @@
 /* Formats are written by programmers; deeper nesting is surely a bug, and
  * the bound keeps the parser's recursion small. */
 #define BUILD_MAX_DEPTH 1000u
-/* term_to_binary keeps maps up to this size as sorted flatmaps. */
-#define FLATMAP_MAX 32u
-/* A list of small integers shorter than this is a STRING_EXT. */
-#define STRING_MAX 65536u
-/* NEW_PORT_EXT carries port numbers that fit 28 bits (OTP 25 writes
- * V4_PORT_EXT above). */
-#define V3_PORT_MAX 0x0FFFFFFFu
 
 /* --------------------------------------------------------------- emitting */
-
-static int put8(otpc_buf_t *out, uint8_t v) {
-  return otpc_buf_append(out, &v, 1);
-}
-
-static int put32(otpc_buf_t *out, uint32_t v) {
-  uint8_t b[4];
-  otpc__put32(b, v);
-  return otpc_buf_append(out, b, 4);
-}
-
-static int put64(otpc_buf_t *out, uint64_t v) {
-  int rc = put32(out, (uint32_t)(v >> 32));
-  return rc < 0 ? rc : put32(out, (uint32_t)v);
-}
-
-/* An atom from UTF-8 text already known to be valid and short enough. */
-static int put_atom_utf8(otpc_buf_t *out, const uint8_t *s, size_t n) {
-  uint8_t h[3];
-  size_t hl;
-  if (n <= 255) {
-    h[0] = OTPC_TAG_SMALL_ATOM_UTF8, h[1] = (uint8_t)n, hl = 2;
-  } else {
-    h[0] = OTPC_TAG_ATOM_UTF8, hl = 3;
-    otpc__put16(h + 1, (uint16_t)n);
-  }
-  int rc = otpc_buf_append(out, h, hl);
-  return rc < 0 ? rc : otpc_buf_append(out, s, n);
-}
-
-/* An atom from latin-1 text (old ATOM_EXT), converted to UTF-8. */
-static int put_atom_latin1(otpc_buf_t *out, const uint8_t *s, size_t n) {
-  uint8_t tmp[2 * 255];
-  size_t k = 0;
-  for (size_t i = 0; i < n && k + 2 <= sizeof tmp; i++)
-    k += otpc__utf8_encode(s[i], tmp + k);
-  return put_atom_utf8(out, tmp, k);
-}
-
-/* The smallest encoding of sign and magnitude (little-endian bytes). */
-static int put_big(otpc_buf_t *out, int neg, const uint8_t *mag, size_t n) {
-  while (n > 0 && mag[n - 1] == 0)
-    n--;
-  if (n == 0)
-    neg = 0;
-  if (n <= 4) {
-    uint32_t v = 0;
-    for (size_t i = n; i-- > 0;)
-      v = v << 8 | mag[i];
-    if (!neg && v <= 255) {
-      uint8_t b[2] = {OTPC_TAG_SMALL_INTEGER, (uint8_t)v};
-      return otpc_buf_append(out, b, 2);
-    }
-    if (v <= (neg ? 0x80000000u : 0x7FFFFFFFu)) {
-      int rc = put8(out, OTPC_TAG_INTEGER);
-      return rc < 0 ? rc : put32(out, neg ? (uint32_t)(0u - v) : v);
-    }
-  }
-  int rc;
-  if (n <= 255) {
-    uint8_t h[3] = {OTPC_TAG_SMALL_BIG, (uint8_t)n, (uint8_t)(neg != 0)};
-    rc = otpc_buf_append(out, h, 3);
-  } else {
-    if (n > UINT32_MAX)
-      return OTPC_ELIMIT;
-    rc = put8(out, OTPC_TAG_LARGE_BIG);
-    if (rc == 0)
-      rc = put32(out, (uint32_t)n);
-    if (rc == 0)
-      rc = put8(out, (uint8_t)(neg != 0));
-  }
-  return rc < 0 ? rc : otpc_buf_append(out, mag, n);
-}
-
-static int put_u64(otpc_buf_t *out, int neg, uint64_t v) {
-  uint8_t mag[8];
-  for (int i = 0; i < 8; i++)
-    mag[i] = (uint8_t)(v >> (8 * i));
-  return put_big(out, neg, mag, 8);
-}
-
-static int put_i64(otpc_buf_t *out, int64_t v) {
-  /* 0 - (uint64_t)v is the magnitude even for INT64_MIN. */
-  return v < 0 ? put_u64(out, 1, 0 - (uint64_t)v)
-               : put_u64(out, 0, (uint64_t)v);
-}
-
-static int put_double(otpc_buf_t *out, double d) {
-  uint64_t bits;
-  memcpy(&bits, &d, sizeof bits);
-  int rc = put8(out, OTPC_TAG_NEW_FLOAT);
-  return rc < 0 ? rc : put64(out, bits);
-}
 
 static int put_node(otpc_buf_t *out, otpc_atom_t node) {
   size_t n;
   const char *s = otpc_atom_text(node, &n);
   if (s == NULL)
     return OTPC_EINVAL;
-  return put_atom_utf8(out, (const uint8_t *)s, n);
+  return otpc__emit_atom(out, (const uint8_t *)s, n);
 }
 
 static int put_pid(otpc_buf_t *out, const otpc_pid_t *pid) {
-  int rc = put8(out, OTPC_TAG_NEW_PID);
+  int rc = otpc__emit8(out, OTPC_TAG_NEW_PID);
   if (rc == 0)
     rc = put_node(out, pid->node);
   if (rc == 0)
-    rc = put32(out, pid->id);
+    rc = otpc__emit32(out, pid->id);
   if (rc == 0)
-    rc = put32(out, pid->serial);
+    rc = otpc__emit32(out, pid->serial);
   if (rc == 0)
-    rc = put32(out, pid->creation);
+    rc = otpc__emit32(out, pid->creation);
   return rc;
 }
 
 static int put_port(otpc_buf_t *out, const otpc_port_t *port) {
-  int v4 = port->id > V3_PORT_MAX;
-  int rc = put8(out, v4 ? OTPC_TAG_V4_PORT : OTPC_TAG_NEW_PORT);
+  int rc = otpc__emit_port_tag(out, port->id);
   if (rc == 0)
     rc = put_node(out, port->node);
-  if (rc == 0)
-    rc = v4 ? put64(out, port->id) : put32(out, (uint32_t)port->id);
-  if (rc == 0)
-    rc = put32(out, port->creation);
-  return rc;
+  return rc < 0 ? rc : otpc__emit_port_id(out, port->id, port->creation);
 }
 
 static int put_ref(otpc_buf_t *out, const otpc_ref_t *ref) {
@@ -165,137 +58,13 @@ static int put_ref(otpc_buf_t *out, const otpc_ref_t *ref) {
   if (rc == 0)
     rc = put_node(out, ref->node);
   if (rc == 0)
-    rc = put32(out, ref->creation);
+    rc = otpc__emit32(out, ref->creation);
   for (uint32_t i = 0; rc == 0 && i < ref->len; i++)
-    rc = put32(out, ref->id[i]);
+    rc = otpc__emit32(out, ref->id[i]);
   return rc;
 }
 
-/* A binary, or a BIT_BINARY when nbits is not a multiple of 8, with the
- * unused low bits of the last byte cleared as term_to_binary does. */
-static int put_bits(otpc_buf_t *out, const uint8_t *p, size_t nbits) {
-  size_t n = nbits / 8 + (nbits % 8 != 0);
-  unsigned tail = (unsigned)(nbits % 8);
-  if (n > UINT32_MAX)
-    return OTPC_ELIMIT;
-  int rc = otpc_buf_reserve(out, n + 6);
-  if (rc < 0)
-    return rc;
-  put8(out, tail ? OTPC_TAG_BIT_BINARY : OTPC_TAG_BINARY);
-  put32(out, (uint32_t)n);
-  if (tail)
-    put8(out, (uint8_t)tail);
-  if (n > 0) {
-    otpc_buf_append(out, p, n);
-    if (tail)
-      out->data[out->len - 1] &= (uint8_t)(0xFF00u >> tail);
-  }
-  return 0;
-}
-
-/* Closes a proper list whose n elements were written after a 5-byte
- * placeholder at `start`: nil, STRING_EXT or LIST_EXT + nil. */
-static int list_finish(otpc_buf_t *out, size_t start, size_t n, int all_small) {
-  uint8_t *d = out->data;
-  if (n == 0) {
-    out->len = start;
-    return put8(out, OTPC_TAG_NIL);
-  }
-  if (all_small && n < STRING_MAX) {
-    /* Each element is SMALL_INTEGER v: keep only the v bytes. The copy
-     * moves left, so it never overwrites a byte still to be read. */
-    d[start] = OTPC_TAG_STRING;
-    otpc__put16(d + start + 1, (uint16_t)n);
-    for (size_t i = 0; i < n; i++)
-      d[start + 3 + i] = d[start + 5 + 2 * i + 1];
-    out->len = start + 3 + n;
-    d[out->len] = 0;
-    return 0;
-  }
-  if (n > UINT32_MAX)
-    return OTPC_ELIMIT;
-  d[start] = OTPC_TAG_LIST;
-  otpc__put32(d + start + 1, (uint32_t)n);
-  return put8(out, OTPC_TAG_NIL);
-}
-
-/* Map keys and values as views into a copy of the map's body. */
-typedef struct map_ent {
-  otpc_term_t k, v;
-  size_t idx;
-} map_ent_t;
-
-static int ent_cmp_key(const void *x, const void *y) {
-  const map_ent_t *a = x, *b = y;
-  int c = otpc_term_compare_exact(a->k, b->k);
-  if (c != 0)
-    return c;
-  return a->idx < b->idx ? -1 : a->idx > b->idx;
-}
-
-static int ent_cmp_idx(const void *x, const void *y) {
-  const map_ent_t *a = x, *b = y;
-  return a->idx < b->idx ? -1 : a->idx > b->idx;
-}
-
-/* Closes a map whose n pairs were written after a 5-byte placeholder at
- * `start`; offs holds the 2n start offsets of keys and values. Maps of up
- * to FLATMAP_MAX pairs get their keys sorted in map-key order; bigger ones
- * keep the given order (the BEAM writes them in its hash order, which we do
- * not reproduce). With dedup, a repeated key keeps its first key term and
- * the last value, as Erlang's #{k => 1, k => 2} does. */
-static int map_finish(otpc_buf_t *out, size_t start, const size_t *offs,
-                      size_t n, int dedup) {
-  size_t body = start + 5, end = out->len, count = n;
-  int rc = 0;
-  if (n > UINT32_MAX)
-    return OTPC_ELIMIT;
-  if (n > 1 && (dedup || n <= FLATMAP_MAX)) {
-    uint8_t *copy = malloc(end - body);
-    map_ent_t *ent = malloc(n * sizeof *ent);
-    if (copy == NULL || ent == NULL) {
-      free(copy);
-      free(ent);
-      return OTPC_ENOMEM;
-    }
-    memcpy(copy, out->data + body, end - body);
-    for (size_t i = 0; i < n; i++) {
-      size_t k = offs[2 * i], v = offs[2 * i + 1];
-      size_t ve = i + 1 < n ? offs[2 * i + 2] : end;
-      ent[i].k = (otpc_term_t){copy + (k - body), v - k};
-      ent[i].v = (otpc_term_t){copy + (v - body), ve - v};
-      ent[i].idx = i;
-    }
-    qsort(ent, n, sizeof *ent, ent_cmp_key);
-    if (dedup) {
-      count = 0;
-      for (size_t i = 0; i < n;) {
-        size_t j = i + 1;
-        while (j < n && otpc_term_compare_exact(ent[i].k, ent[j].k) == 0)
-          j++;
-        ent[count] = ent[i];
-        ent[count].v = ent[j - 1].v;
-        count++;
-        i = j;
-      }
-      if (count > FLATMAP_MAX)
-        qsort(ent, count, sizeof *ent, ent_cmp_idx);
-    }
-    out->len = body;
-    for (size_t i = 0; i < count; i++) {
-      /* The pairs fit the room they had: these appends cannot fail. */
-      otpc_buf_append(out, ent[i].k.p, ent[i].k.len);
-      otpc_buf_append(out, ent[i].v.p, ent[i].v.len);
-    }
-    free(copy);
-    free(ent);
-  }
-  out->data[start] = OTPC_TAG_MAP;
-  otpc__put32(out->data + start + 1, (uint32_t)count);
-  return rc;
-}
-
-/* ---------------------------------------------------------------- builder */
+/* ---------------------------------------------------------------- parsing */
 
 typedef struct bctx {
   const char *fmt;
@@ -465,7 +234,7 @@ static int emit_atom_text(bctx_t *c, size_t at, const uint8_t *s, size_t n) {
   if (chars > 255)
     return otpc__err(c->err, c->fmt[at] == '~' ? OTPC_EINVAL : OTPC_EBADFMT, at,
                      "offset %zu: atom longer than 255 characters", at);
-  int rc = put_atom_utf8(c->out, s, n);
+  int rc = otpc__emit_atom(c->out, s, n);
   return rc < 0 ? oom(c, rc) : 0;
 }
 
@@ -476,21 +245,21 @@ static int emit_codepoints(bctx_t *c, const uint32_t *cp, size_t n) {
   for (size_t i = 0; i < n; i++)
     small &= cp[i] <= 255;
   if (n == 0)
-    rc = put8(out, OTPC_TAG_NIL);
-  else if (small && n < STRING_MAX) {
+    rc = otpc__emit8(out, OTPC_TAG_NIL);
+  else if (small && n < OTPC__STRING_MAX) {
     uint8_t h[3] = {OTPC_TAG_STRING};
     otpc__put16(h + 1, (uint16_t)n);
     rc = otpc_buf_append(out, h, 3);
     for (size_t i = 0; rc == 0 && i < n; i++)
-      rc = put8(out, (uint8_t)cp[i]);
+      rc = otpc__emit8(out, (uint8_t)cp[i]);
   } else {
-    rc = put8(out, OTPC_TAG_LIST);
+    rc = otpc__emit8(out, OTPC_TAG_LIST);
     if (rc == 0)
-      rc = put32(out, (uint32_t)n);
+      rc = otpc__emit32(out, (uint32_t)n);
     for (size_t i = 0; rc == 0 && i < n; i++)
-      rc = put_u64(out, 0, cp[i]);
+      rc = otpc__emit_u64(out, 0, cp[i]);
     if (rc == 0)
-      rc = put8(out, OTPC_TAG_NIL);
+      rc = otpc__emit8(out, OTPC_TAG_NIL);
   }
   return rc < 0 ? oom(c, rc) : 0;
 }
@@ -582,13 +351,13 @@ static int parse_number(bctx_t *c) {
                      "offset %zu: float literal out of range", at);
       goto done;
     }
-    rc = put_double(c->out, d);
+    rc = otpc__emit_double(c->out, d);
     goto done;
   } else {
     rc = otpc__big_from_dec((char *)txt.data, txt.len, &neg, &mag);
   }
   if (rc == 0)
-    rc = put_big(c->out, neg, mag.data, mag.len);
+    rc = otpc__emit_big(c->out, neg, mag.data, mag.len);
 done:
   otpc_buf_free(&txt);
   otpc_buf_free(&mag);
@@ -652,7 +421,7 @@ static int parse_binary(bctx_t *c) {
         rc = expected(c, "a byte (0..255) in a binary");
         goto done;
       }
-      rc = put8(&bytes, (uint8_t)v);
+      rc = otpc__emit8(&bytes, (uint8_t)v);
     } else {
       rc = expected(c, "a byte (0..255) or a string in a binary");
       goto done;
@@ -672,7 +441,7 @@ static int parse_binary(bctx_t *c) {
     goto done;
   }
 emit:
-  rc = put_bits(c->out, bytes.data, bytes.len * 8);
+  rc = otpc__emit_bits(c->out, bytes.data, bytes.len * 8);
 done:
   otpc_buf_free(&bytes);
   return rc < 0 && rc != OTPC_EBADFMT ? oom(c, rc) : rc;
@@ -733,7 +502,7 @@ static int parse_list(bctx_t *c) {
   skip_ws(c);
   if (c->fmt[c->pos] == ']') {
     c->pos++;
-    return list_finish(out, start, 0, 0);
+    return otpc__list_finish(out, start, 0, 0);
   }
   for (;;) {
     size_t e = out->len;
@@ -747,7 +516,7 @@ static int parse_list(bctx_t *c) {
       c->pos++;
     } else if (ch == ']') {
       c->pos++;
-      rc = list_finish(out, start, n, small);
+      rc = otpc__list_finish(out, start, n, small);
       return rc < 0 ? oom(c, rc) : 0;
     } else if (ch == '|') {
       c->pos++;
@@ -769,11 +538,11 @@ static int parse_list(bctx_t *c) {
   switch (d[ts]) {
   case OTPC_TAG_NIL:
     out->len = ts;
-    rc = list_finish(out, start, n, small);
+    rc = otpc__list_finish(out, start, n, small);
     break;
   case OTPC_TAG_STRING: {
     size_t m = otpc__get16(d + ts + 1);
-    if (small && n + m < STRING_MAX) {
+    if (small && n + m < OTPC__STRING_MAX) {
       for (size_t i = 0; i < n; i++)
         d[start + 3 + i] = d[start + 5 + 2 * i + 1];
       memmove(d + start + 3 + n, d + ts + 3, m);
@@ -795,7 +564,7 @@ static int parse_list(bctx_t *c) {
     }
     free(s);
     if (rc == 0)
-      rc = list_finish(out, start, n + m, 0);
+      rc = otpc__list_finish(out, start, n + m, 0);
     break;
   }
   case OTPC_TAG_LIST: {
@@ -864,7 +633,7 @@ static int parse_map(bctx_t *c) {
     goto done;
   }
 finish:
-  rc = map_finish(out, start, (const size_t *)offs.data, n, 1);
+  rc = otpc__map_finish(out, start, (const size_t *)offs.data, n, 1);
 done:
   otpc_buf_free(&offs);
   return rc < 0 && rc != OTPC_EBADFMT && rc != OTPC_EINVAL && rc != OTPC_ELIMIT
@@ -891,13 +660,13 @@ static int parse_directive(bctx_t *c) {
     const char *s = otpc_atom_text(a, &n);
     if (s == NULL)
       return bad_arg(c, at, "~A got an invalid atom");
-    rc = put_atom_utf8(out, (const uint8_t *)s, n);
+    rc = otpc__emit_atom(out, (const uint8_t *)s, n);
     break;
   }
-  case 'i': rc = put_i64(out, va_arg(c->ap, int)); break;
-  case 'l': rc = put_i64(out, va_arg(c->ap, long)); break;
-  case 'I': rc = put_i64(out, va_arg(c->ap, int64_t)); break;
-  case 'U': rc = put_u64(out, 0, va_arg(c->ap, uint64_t)); break;
+  case 'i': rc = otpc__emit_i64(out, va_arg(c->ap, int)); break;
+  case 'l': rc = otpc__emit_i64(out, va_arg(c->ap, long)); break;
+  case 'I': rc = otpc__emit_i64(out, va_arg(c->ap, int64_t)); break;
+  case 'U': rc = otpc__emit_u64(out, 0, va_arg(c->ap, uint64_t)); break;
   case 'N': {
     const char *s = va_arg(c->ap, const char *);
     otpc_buf_t mag;
@@ -905,7 +674,7 @@ static int parse_directive(bctx_t *c) {
     otpc_buf_init(&mag);
     rc = s == NULL ? OTPC_EINVAL : otpc__big_from_dec(s, strlen(s), &neg, &mag);
     if (rc == 0)
-      rc = put_big(out, neg, mag.data, mag.len);
+      rc = otpc__emit_big(out, neg, mag.data, mag.len);
     otpc_buf_free(&mag);
     if (rc == OTPC_EINVAL)
       return bad_arg(c, at, "~N needs decimal digits with an optional sign");
@@ -915,7 +684,7 @@ static int parse_directive(bctx_t *c) {
     double v = va_arg(c->ap, double);
     if (!isfinite(v))
       return bad_arg(c, at, "~f got NaN or an infinity");
-    rc = put_double(out, v);
+    rc = otpc__emit_double(out, v);
     break;
   }
   case 's': {
@@ -950,7 +719,7 @@ static int parse_directive(bctx_t *c) {
     if (d == 'b' && n > SIZE_MAX / 8)
       return otpc__err(c->err, OTPC_ELIMIT, at, "offset %zu: binary too big",
                        at);
-    rc = put_bits(out, p, d == 'b' ? n * 8 : n);
+    rc = otpc__emit_bits(out, p, d == 'b' ? n * 8 : n);
     break;
   }
   case 'p': {
@@ -1051,7 +820,7 @@ static int parse_term(bctx_t *c) {
     uint32_t cp;
     int esc;
     rc = read_char(c, &cp, &esc);
-    if (rc == 0 && (rc = put_u64(c->out, 0, cp)) < 0)
+    if (rc == 0 && (rc = otpc__emit_u64(c->out, 0, cp)) < 0)
       return oom(c, rc);
     return rc;
   }
@@ -1092,359 +861,5 @@ int otpc_term_build(otpc_buf_t *out, otpc_err_t *err, const char *fmt, ...) {
 int otpc_term_put_version(otpc_buf_t *out) {
   if (out == NULL)
     return OTPC_EINVAL;
-  return put8(out, OTPC_TAG_VERSION);
-}
-
-/* ---------------------------------------------------------------- encoder */
-
-enum { EF_TUPLE, EF_LIST, EF_MAP, EF_FUN };
-
-typedef struct enc_frame {
-  int kind;
-  int small;        /* list: every element so far is a small integer */
-  int tail;         /* list: the improper tail is being written */
-  const uint8_t *p; /* the next input byte */
-  size_t left;      /* input terms left (in the current list segment) */
-  size_t start;     /* output offset of the container's header */
-  size_t n;         /* list: elements written; map: pairs */
-  size_t elem;      /* output offset of the element being written */
-  size_t offs_base; /* map: first of its offsets in the offsets stack */
-} enc_frame_t;
-
-typedef struct enc {
-  otpc_buf_t *out;
-  otpc_buf_t stack; /* enc_frame_t */
-  otpc_buf_t offs;  /* size_t: starts of map keys and values */
-} enc_t;
-
-/* Re-encodes the atom at p; *end is after it. */
-static int enc_atom(otpc_buf_t *out, const uint8_t *p, const uint8_t **end) {
-  size_t n;
-  const uint8_t *s;
-  switch (p[0]) {
-  case OTPC_TAG_ATOM:
-  case OTPC_TAG_ATOM_UTF8: n = otpc__get16(p + 1), s = p + 3; break;
-  case OTPC_TAG_SMALL_ATOM:
-  case OTPC_TAG_SMALL_ATOM_UTF8: n = p[1], s = p + 2; break;
-  default: return OTPC_EBADTERM;
-  }
-  *end = s + n;
-  if (p[0] == OTPC_TAG_ATOM || p[0] == OTPC_TAG_SMALL_ATOM)
-    return put_atom_latin1(out, s, n);
-  return put_atom_utf8(out, s, n);
-}
-
-/* The identity of a pid, port or ref: its node and then fields. */
-static int enc_identity(otpc_buf_t *out, const uint8_t *p,
-                        const uint8_t **end) {
-  const uint8_t *q;
-  int rc;
-  uint8_t tag = p[0];
-  if (tag == OTPC_TAG_NEW_REFERENCE || tag == OTPC_TAG_NEWER_REFERENCE) {
-    size_t words = otpc__get16(p + 1);
-    uint8_t h[3] = {OTPC_TAG_NEWER_REFERENCE, p[1], p[2]};
-    if ((rc = otpc_buf_append(out, h, 3)) < 0 ||
-        (rc = enc_atom(out, p + 3, &q)) < 0)
-      return rc;
-    if (tag == OTPC_TAG_NEW_REFERENCE)
-      rc = put32(out, *q++);
-    else
-      rc = otpc_buf_append(out, q, 4), q += 4;
-    *end = q + 4 * words;
-    return rc < 0 ? rc : otpc_buf_append(out, q, 4 * words);
-  }
-  if (tag == OTPC_TAG_REFERENCE) {
-    uint8_t h[3] = {OTPC_TAG_NEWER_REFERENCE, 0, 1};
-    if ((rc = otpc_buf_append(out, h, 3)) < 0 ||
-        (rc = enc_atom(out, p + 1, &q)) < 0 || (rc = put32(out, q[4])) < 0)
-      return rc;
-    *end = q + 5;
-    return otpc_buf_append(out, q, 4);
-  }
-  if (tag == OTPC_TAG_PID || tag == OTPC_TAG_NEW_PID) {
-    if ((rc = put8(out, OTPC_TAG_NEW_PID)) < 0 ||
-        (rc = enc_atom(out, p + 1, &q)) < 0 ||
-        (rc = otpc_buf_append(out, q, 8)) < 0)
-      return rc;
-    *end = q + (tag == OTPC_TAG_PID ? 9 : 12);
-    return put32(out, tag == OTPC_TAG_PID ? q[8] : otpc__get32(q + 8));
-  }
-  /* Ports: read node, id and creation, then write as put_port does. */
-  size_t mark = out->len;
-  if ((rc = enc_atom(out, p + 1, &q)) < 0)
-    return rc;
-  uint64_t id;
-  uint32_t creation;
-  switch (tag) {
-  case OTPC_TAG_PORT: id = otpc__get32(q), creation = q[4], q += 5; break;
-  case OTPC_TAG_NEW_PORT:
-    id = otpc__get32(q), creation = otpc__get32(q + 4), q += 8;
-    break;
-  case OTPC_TAG_V4_PORT:
-    id = otpc__get64(q), creation = otpc__get32(q + 8), q += 12;
-    break;
-  default: return OTPC_EBADTERM;
-  }
-  *end = q;
-  /* The node atom went out first; slip the tag in front of it. */
-  if ((rc = put8(out, 0)) < 0)
-    return rc;
-  memmove(out->data + mark + 1, out->data + mark, out->len - mark - 1);
-  int v4 = id > V3_PORT_MAX;
-  out->data[mark] = v4 ? OTPC_TAG_V4_PORT : OTPC_TAG_NEW_PORT;
-  rc = v4 ? put64(out, id) : put32(out, (uint32_t)id);
-  return rc < 0 ? rc : put32(out, creation);
-}
-
-/* Writes the term at p if it holds no other terms; for a container writes
- * its header and returns 1 with *f set up. */
-static int enc_term(enc_t *e, const uint8_t *p, const uint8_t **end,
-                    enc_frame_t *f) {
-  otpc_buf_t *out = e->out;
-  size_t n;
-  int rc;
-  memset(f, 0, sizeof *f);
-  switch (p[0]) {
-  case OTPC_TAG_SMALL_INTEGER:
-  case OTPC_TAG_NIL:
-  case OTPC_TAG_NEW_FLOAT:
-    n = p[0] == OTPC_TAG_NIL ? 1 : p[0] == OTPC_TAG_NEW_FLOAT ? 9 : 2;
-    *end = p + n;
-    return otpc_buf_append(out, p, n);
-  case OTPC_TAG_INTEGER:
-    *end = p + 5;
-    return put_i64(out, (int32_t)otpc__get32(p + 1));
-  case OTPC_TAG_SMALL_BIG:
-    *end = p + 3 + p[1];
-    return put_big(out, p[2], p + 3, p[1]);
-  case OTPC_TAG_LARGE_BIG:
-    n = otpc__get32(p + 1);
-    *end = p + 6 + n;
-    return put_big(out, p[5], p + 6, n);
-  case OTPC_TAG_FLOAT: {
-    char txt[32];
-    memcpy(txt, p + 1, 31);
-    txt[31] = 0;
-    *end = p + 32;
-    return put_double(out, strtod(txt, NULL));
-  }
-  case OTPC_TAG_ATOM:
-  case OTPC_TAG_SMALL_ATOM:
-  case OTPC_TAG_ATOM_UTF8:
-  case OTPC_TAG_SMALL_ATOM_UTF8: return enc_atom(out, p, end);
-  case OTPC_TAG_PID:
-  case OTPC_TAG_NEW_PID:
-  case OTPC_TAG_PORT:
-  case OTPC_TAG_NEW_PORT:
-  case OTPC_TAG_V4_PORT:
-  case OTPC_TAG_REFERENCE:
-  case OTPC_TAG_NEW_REFERENCE:
-  case OTPC_TAG_NEWER_REFERENCE: return enc_identity(out, p, end);
-  case OTPC_TAG_STRING:
-    n = 3 + (size_t)otpc__get16(p + 1);
-    *end = p + n;
-    return otpc_buf_append(out, p, n);
-  case OTPC_TAG_BINARY:
-    n = otpc__get32(p + 1);
-    *end = p + 5 + n;
-    return put_bits(out, p + 5, n * 8);
-  case OTPC_TAG_BIT_BINARY:
-    n = otpc__get32(p + 1);
-    *end = p + 6 + n;
-    return put_bits(out, p + 6, n == 0 ? 0 : (n - 1) * 8 + (p[5] ? p[5] : 8));
-  case OTPC_TAG_NEW_FUN: {
-    /* Size Arity Uniq Index NumFree are kept (Size patched at the end);
-     * the atoms, integers, pid and free variables inside are re-encoded,
-     * as term_to_binary does. */
-    const uint8_t *q;
-    f->kind = EF_FUN;
-    f->start = out->len;
-    f->left = otpc__get32(p + 26);
-    if ((rc = otpc_buf_append(out, p, 30)) < 0 ||
-        (rc = enc_atom(out, p + 30, &q)) < 0)
-      return rc;
-    for (int i = 0; i < 2; i++) {
-      int64_t v =
-          q[0] == OTPC_TAG_SMALL_INTEGER ? q[1] : (int32_t)otpc__get32(q + 1);
-      q += q[0] == OTPC_TAG_SMALL_INTEGER ? 2 : 5;
-      if ((rc = put_i64(out, v)) < 0)
-        return rc;
-    }
-    if ((rc = enc_identity(out, q, &f->p)) < 0)
-      return rc;
-    return 1;
-  }
-  case OTPC_TAG_EXPORT: {
-    const uint8_t *q;
-    if ((rc = put8(out, OTPC_TAG_EXPORT)) < 0 ||
-        (rc = enc_atom(out, p + 1, &q)) < 0 || (rc = enc_atom(out, q, &q)) < 0)
-      return rc;
-    *end = q + (q[0] == OTPC_TAG_SMALL_INTEGER ? 2 : 5);
-    return put_i64(out, q[0] == OTPC_TAG_SMALL_INTEGER
-                            ? q[1]
-                            : (int32_t)otpc__get32(q + 1));
-  }
-  case OTPC_TAG_SMALL_TUPLE:
-  case OTPC_TAG_LARGE_TUPLE: {
-    int small = p[0] == OTPC_TAG_SMALL_TUPLE;
-    n = small ? p[1] : otpc__get32(p + 1);
-    f->kind = EF_TUPLE;
-    f->p = p + (small ? 2 : 5);
-    f->left = n;
-    if (n <= 255) {
-      uint8_t h[2] = {OTPC_TAG_SMALL_TUPLE, (uint8_t)n};
-      rc = otpc_buf_append(out, h, 2);
-    } else {
-      rc = put8(out, OTPC_TAG_LARGE_TUPLE);
-      if (rc == 0)
-        rc = put32(out, (uint32_t)n);
-    }
-    if (rc == 0 && n == 0)
-      *end = f->p;
-    return rc < 0 ? rc : n > 0;
-  }
-  case OTPC_TAG_LIST:
-  case OTPC_TAG_MAP: {
-    uint8_t ph[5] = {p[0]};
-    f->kind = p[0] == OTPC_TAG_LIST ? EF_LIST : EF_MAP;
-    f->p = p + 5;
-    f->n = otpc__get32(p + 1);
-    f->left = f->kind == EF_LIST ? f->n : 2 * f->n;
-    f->start = out->len;
-    f->small = 1;
-    f->offs_base = e->offs.len / sizeof(size_t);
-    if (f->kind == EF_LIST)
-      f->n = 0;
-    return (rc = otpc_buf_append(out, ph, 5)) < 0 ? rc : 1;
-  }
-  default:
-    /* Old FUN_EXT and atom cache references have no canonical form. */
-    return OTPC_ENOTSUP;
-  }
-}
-
-/* Moves frame f on: returns 1 with *next to write, 0 when f is done (then
- * *end is after its input). */
-static int enc_step(enc_t *e, enc_frame_t *f, const uint8_t **next,
-                    const uint8_t **end) {
-  otpc_buf_t *out = e->out;
-  int rc;
-  if (f->kind == EF_TUPLE || f->kind == EF_FUN) {
-    if (f->left == 0) {
-      *end = f->p;
-      if (f->kind == EF_FUN)
-        otpc__put32(out->data + f->start + 1,
-                    (uint32_t)(out->len - f->start - 1));
-      return 0;
-    }
-    f->left--;
-    *next = f->p;
-    return 1;
-  }
-  if (f->kind == EF_MAP) {
-    if (f->left > 0) {
-      size_t at = out->len;
-      if ((rc = otpc_buf_append(&e->offs, &at, sizeof at)) < 0)
-        return rc;
-      f->left--;
-      *next = f->p;
-      return 1;
-    }
-    rc = map_finish(out, f->start, (const size_t *)e->offs.data + f->offs_base,
-                    f->n, 0);
-    e->offs.len = f->offs_base * sizeof(size_t);
-    *end = f->p;
-    return rc;
-  }
-  if (f->tail) {
-    *end = f->p;
-    return 0;
-  }
-  for (;;) {
-    if (f->left > 0) {
-      f->left--;
-      f->elem = out->len;
-      *next = f->p;
-      return 1;
-    }
-    /* The tail of a segment: lists and strings there continue this list. */
-    const uint8_t *p = f->p;
-    if (p[0] == OTPC_TAG_LIST) {
-      f->left = otpc__get32(p + 1);
-      f->p += 5;
-      continue;
-    }
-    if (p[0] == OTPC_TAG_STRING || p[0] == OTPC_TAG_NIL) {
-      size_t m = p[0] == OTPC_TAG_NIL ? 0 : otpc__get16(p + 1);
-      if ((rc = otpc_buf_reserve(out, 2 * m)) < 0)
-        return rc;
-      for (size_t i = 0; i < m; i++) {
-        uint8_t b[2] = {OTPC_TAG_SMALL_INTEGER, p[3 + i]};
-        otpc_buf_append(out, b, 2);
-      }
-      f->n += m;
-      *end = p + (p[0] == OTPC_TAG_NIL ? 1 : 3 + m);
-      return list_finish(out, f->start, f->n, f->small);
-    }
-    f->tail = 1;
-    if (f->n == 0) {
-      out->len = f->start; /* [| T] cannot be written: it is just T */
-    } else {
-      if (f->n > UINT32_MAX)
-        return OTPC_ELIMIT;
-      otpc__put32(out->data + f->start + 1, (uint32_t)f->n);
-    }
-    *next = p;
-    return 1;
-  }
-}
-
-int otpc_term_encode(otpc_buf_t *out, otpc_term_t t) {
-  if (out == NULL || t.p == NULL || t.len == 0)
-    return OTPC_EINVAL;
-  enc_t e = {.out = out};
-  otpc_buf_init(&e.stack);
-  otpc_buf_init(&e.offs);
-  size_t start = out->len;
-  const uint8_t *cur = t.p, *end = NULL;
-  int rc;
-  for (;;) {
-    enc_frame_t f;
-    rc = enc_term(&e, cur, &end, &f);
-    if (rc < 0)
-      break;
-    /* Hand the finished term (or the new frame's start) to the frames. */
-    int fresh = rc == 1;
-    if (fresh && (rc = otpc_buf_append(&e.stack, &f, sizeof f)) < 0)
-      break;
-    rc = 0;
-    while (e.stack.len > 0) {
-      enc_frame_t *top =
-          (enc_frame_t *)(e.stack.data + e.stack.len - sizeof *top);
-      if (!fresh) {
-        top->p = end;
-        if (top->kind == EF_LIST && !top->tail) {
-          top->n++;
-          top->small &= out->len - top->elem == 2 &&
-                        out->data[top->elem] == OTPC_TAG_SMALL_INTEGER;
-        }
-      }
-      fresh = 0;
-      rc = enc_step(&e, top, &cur, &end);
-      if (rc != 0)
-        break;
-      e.stack.len -= sizeof *top;
-    }
-    if (rc < 0 || e.stack.len == 0)
-      break;
-  }
-  otpc_buf_free(&e.stack);
-  otpc_buf_free(&e.offs);
-  if (rc < 0) {
-    out->len = start;
-    if (out->data != NULL)
-      out->data[start] = 0;
-    return rc;
-  }
-  return 0;
+  return otpc__emit8(out, OTPC_TAG_VERSION);
 }
