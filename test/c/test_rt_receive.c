@@ -1,0 +1,188 @@
+/* Selective receive: matching messages skip the queue, the others stay in
+ * order; timeouts (after N, after 0); continuations that wait again;
+ * otpc_yield. */
+#include "rt_fixture.h"
+
+typedef struct sel {
+  otpc_pid_t ctl;
+  otpc_ref_t ref;
+  int steps;
+} sel_t;
+
+static bool match_go(otpc_term_t t, const void *arg) {
+  (void)arg;
+  return otpc_term_is_atom(t, "go") == 1;
+}
+
+static void sel_init(otpc_proc_t *self, void *state, void *arg) {
+  (void)self;
+  sel_t *s = state;
+  s->ctl = *(otpc_pid_t *)arg;
+}
+
+static void on_ref(otpc_proc_t *self, void *state, otpc_msg_t *msg, void *ctx) {
+  (void)ctx;
+  sel_t *s = state;
+  if (msg == NULL) {
+    otpc_sendf(self, s->ctl, "timeout");
+  } else {
+    otpc_term_t t = otpc_msg_term(msg);
+    otpc_sendf(self, s->ctl, "{matched, ~t}", &t);
+  }
+}
+
+/* After `go`: look for the ref among what is queued, without waiting. */
+static void on_go(otpc_proc_t *self, void *state, otpc_msg_t *msg, void *ctx) {
+  (void)ctx;
+  sel_t *s = state;
+  assert_non_null(msg);
+  otpc_sendf(self, s->ctl, "went");
+  assert_int_equal(otpc_receive(self, otpc_match_ref, &s->ref, sizeof s->ref, 0,
+                                on_ref, NULL),
+                   0);
+}
+
+static void step(otpc_proc_t *self, void *state, void *ctx) {
+  sel_t *s = state;
+  (void)ctx;
+  if (++s->steps < 3) {
+    otpc_yield(self, step, NULL);
+    return;
+  }
+  otpc_sendf(self, s->ctl, "{steps, ~i}", s->steps);
+}
+
+static void sel_handle(otpc_proc_t *self, void *state, otpc_msg_t *msg) {
+  sel_t *s = state;
+  otpc_term_t t = otpc_msg_term(msg);
+  int64_t timeout;
+  if (otpc_term_match(t, NULL, "{wait_ref, ~r, ~I}", &s->ref, &timeout) == 0) {
+    assert_int_equal(otpc_receive(self, otpc_match_ref, &s->ref, sizeof s->ref,
+                                  timeout, on_ref, NULL),
+                     0);
+    /* One wait at a time. */
+    assert_int_equal(otpc_receive(self, NULL, NULL, 0, -1, on_ref, NULL),
+                     OTPC_EINVAL);
+  } else if (otpc_term_match(t, NULL, "{wait_go, ~r}", &s->ref) == 0) {
+    otpc_receive(self, match_go, NULL, 0, -1, on_go, NULL);
+  } else if (otpc_term_is_atom(t, "yield") == 1) {
+    s->steps = 0;
+    otpc_yield(self, step, NULL);
+  } else {
+    otpc_sendf(self, s->ctl, "{got, ~t}", &t);
+  }
+}
+
+static const otpc_proc_class_t sel_class = {"sel", sizeof(sel_t), sel_init,
+                                            sel_handle, NULL};
+
+static otpc_pid_t spawn_sel(fx_t *f) {
+  otpc_pid_t p;
+  assert_int_equal(otpc_rt_spawn(f->rt, &sel_class, &f->mepid, NULL, &p), 0);
+  return p;
+}
+
+static void test_selective_order(void **state) {
+  fx_t *f = *state;
+  otpc_pid_t p = spawn_sel(f);
+  otpc_ref_t r;
+  otpc_make_ref(f->rt, &r);
+  tu_send(f->me, p, tu_msg("{wait_ref, ~r, -1}", &r));
+  tu_send(f->me, p, tu_msg("m1"));
+  tu_send(f->me, p, tu_msg("{other, 1}"));
+  tu_send(f->me, p, tu_msg("m2"));
+  tu_send(f->me, p, tu_msg("{~r, reply}", &r));
+  tu_send(f->me, p, tu_msg("m3"));
+  otpc_msg_t *m = tu_recv(f->me);
+  char buf[256];
+  assert_non_null(strstr(tu_str(m, buf, sizeof buf), "{matched,{#Ref<"));
+  assert_non_null(strstr(buf, ",reply}}"));
+  otpc_msg_unref(m);
+  tu_expect(f->me, "{got,m1}");
+  tu_expect(f->me, "{got,{other,1}}");
+  tu_expect(f->me, "{got,m2}");
+  tu_expect(f->me, "{got,m3}");
+}
+
+static void test_timeout(void **state) {
+  fx_t *f = *state;
+  otpc_pid_t p = spawn_sel(f);
+  otpc_ref_t r;
+  otpc_make_ref(f->rt, &r);
+  tu_send(f->me, p, tu_msg("{wait_ref, ~r, 30}", &r));
+  tu_send(f->me, p, tu_msg("m1"));
+  tu_expect(f->me, "timeout");
+  tu_expect(f->me, "{got,m1}");
+  /* The stale timer of a satisfied wait fires nothing later. */
+  tu_send(f->me, p, tu_msg("{wait_ref, ~r, 20}", &r));
+  tu_send(f->me, p, tu_msg("{~r, x}", &r));
+  otpc_msg_unref(tu_recv(f->me));
+  tu_send(f->me, p, tu_msg("{wait_ref, ~r, 60}", &r));
+  tu_expect(f->me, "timeout");
+}
+
+/* after 0 finds a matching message already queued; a continuation waits
+ * again. */
+static void test_after_zero_and_chain(void **state) {
+  fx_t *f = *state;
+  otpc_pid_t p = spawn_sel(f);
+  otpc_ref_t r;
+  otpc_make_ref(f->rt, &r);
+  tu_send(f->me, p, tu_msg("{wait_go, ~r}", &r));
+  tu_send(f->me, p, tu_msg("m1"));
+  tu_send(f->me, p, tu_msg("{~r, early}", &r));
+  tu_send(f->me, p, tu_msg("go"));
+  tu_expect(f->me, "went");
+  otpc_msg_t *m = tu_recv(f->me);
+  char buf[256];
+  assert_non_null(strstr(tu_str(m, buf, sizeof buf), ",early}}"));
+  otpc_msg_unref(m);
+  tu_expect(f->me, "{got,m1}");
+  /* Nothing matches: after 0 times out at once. */
+  tu_send(f->me, p, tu_msg("{wait_go, ~r}", &r));
+  tu_send(f->me, p, tu_msg("go"));
+  tu_expect(f->me, "went");
+  tu_expect(f->me, "timeout");
+}
+
+static void test_yield(void **state) {
+  fx_t *f = *state;
+  otpc_pid_t p = spawn_sel(f);
+  tu_send(f->me, p, tu_msg("yield"));
+  tu_send(f->me, p, tu_msg("m1"));
+  /* The steps run before the next message. */
+  tu_expect(f->me, "{steps,3}");
+  tu_expect(f->me, "{got,m1}");
+}
+
+/* The thread receive's own selective form. */
+static void test_thread_selective(void **state) {
+  fx_t *f = *state;
+  otpc_msg_t *m = tu_msg("a");
+  otpc_rt_send(f->rt, f->mepid, m);
+  otpc_msg_unref(m);
+  m = tu_msg("go");
+  otpc_rt_send(f->rt, f->mepid, m);
+  otpc_msg_unref(m);
+  m = tu_msg("b");
+  otpc_rt_send(f->rt, f->mepid, m);
+  otpc_msg_unref(m);
+  otpc_msg_t *got = tu_recv_match(f->me, match_go, NULL);
+  char buf[64];
+  assert_string_equal(tu_str(got, buf, sizeof buf), "go");
+  otpc_msg_unref(got);
+  assert_int_equal(otpc_thread_receive(f->me, match_go, NULL, 0, &got),
+                   OTPC_ENOTFOUND);
+  tu_expect(f->me, "a");
+  tu_expect(f->me, "b");
+}
+
+int main(void) {
+#define T(n) cmocka_unit_test_setup_teardown(n, setup, teardown)
+  const struct CMUnitTest tests[] = {
+      T(test_selective_order),      T(test_timeout),
+      T(test_after_zero_and_chain), T(test_yield),
+      T(test_thread_selective),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
