@@ -26,7 +26,7 @@ CPPFLAGS := -Iinclude -Ic_src -I$(EI_DIR)/include -I$(ERL_ROOT)/usr/include \
             -D_POSIX_C_SOURCE=200809L
 CFLAGS := -std=c11 -Wall -Wextra -Werror -g -O2 -fPIC $(SANFLAGS)
 LDFLAGS := $(SANFLAGS)
-LDLIBS := -L$(EI_DIR)/lib -lei -luv -lz -lpthread -lm
+LDLIBS := -L$(EI_DIR)/lib -lei -luv -lz -lnettle -lpthread -lm
 
 LIB_SRCS := $(wildcard c_src/*.c cnode/*/*.c)
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/obj/%.o)

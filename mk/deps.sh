@@ -6,7 +6,7 @@ set -euo pipefail
 
 packages=(
   build-essential pkg-config clang libclang-rt-14-dev llvm
-  libuv1-dev libcmocka-dev zlib1g-dev
+  libuv1-dev libcmocka-dev zlib1g-dev nettle-dev
   erlang-nox erlang-dev erlang-common-test erlang-eunit erlang-proper erlang-proper-dev
   rebar3 elixir
 )
