@@ -348,26 +348,25 @@ void otpc__proc_finish(otpc_proc_t *p) {
   otpc__ptab_release(rt, p->data);
 }
 
+/* Runs terminate with its own unwinding frame: a terminate that exits
+ * replaces the reason, as in gen_server. Kept apart so that no local of
+ * the caller lives across the sigsetjmp. */
+static void run_terminate(otpc_proc_t *p) {
+  sigjmp_buf jb;
+  sigjmp_buf *const saved = p->sched->jbp;
+  p->sched->jbp = &jb;
+  if (sigsetjmp(jb, 0) == 0)
+    p->cls->terminate(p, p->state, otpc_msg_term(p->exit_reason));
+  p->sched->jbp = saved;
+}
+
 void otpc__proc_exit(otpc_proc_t *p, bool free_it) {
   p->flags |= OTPC__PF_EXITING;
   /* Relaxed: an introspection snapshot. */
   atomic_store_explicit(&p->i_status, OTPC_PROC_EXITING, memory_order_relaxed);
-  const otpc_proc_class_t *cls = p->cls;
-  if (cls != NULL && cls->terminate != NULL && (p->flags & OTPC__PF_INIT)) {
-    sigjmp_buf jb;
-    sigjmp_buf *saved;
-    if (p->thr == NULL) {
-      saved = p->sched->jbp;
-      p->sched->jbp = &jb;
-    } else {
-      saved = NULL;
-    }
-    /* A terminate that exits replaces the reason, as in gen_server. */
-    if (p->thr == NULL && sigsetjmp(jb, 0) == 0)
-      cls->terminate(p, p->state, otpc_msg_term(p->exit_reason));
-    if (p->thr == NULL)
-      p->sched->jbp = saved;
-  }
+  if (p->thr == NULL && p->cls != NULL && p->cls->terminate != NULL &&
+      (p->flags & OTPC__PF_INIT))
+    run_terminate(p);
   if ((p->flags & OTPC__PF_OWN_EXIT) &&
       !is_quiet_reason(p->rt, otpc_msg_term(p->exit_reason)))
     crash_report(p);
