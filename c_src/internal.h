@@ -146,4 +146,80 @@ int otpc__list_finish(otpc_buf_t *out, size_t start, size_t n, int all_small);
 int otpc__map_finish(otpc_buf_t *out, size_t start, const size_t *offs,
                      size_t n, int dedup);
 
+/* The literal syntax of formats and patterns (term_lex.c), shared by
+ * otpc_term_build and otpc_term_match so that both read the same text the
+ * same way. A lexer works on NUL-terminated text; on an error it fills err
+ * (when not NULL) with the offset and a sentence prefixed "offset N: " for
+ * a format or "bad pattern at offset N: " for a pattern, and returns the
+ * code (OTPC_EBADFMT, OTPC_ELIMIT for nesting). With err NULL it re-reads
+ * text already lexed once, as the matcher does while matching. */
+typedef struct otpc__lex {
+  const char *s;   /* the format or pattern */
+  size_t pos;      /* the next character */
+  otpc_err_t *err; /* may be NULL */
+  int pattern;     /* messages speak of a pattern, not of a format */
+  unsigned depth;  /* containers open at pos */
+} otpc__lex_t;
+
+/* A number literal: $c, an integer in decimal or Base#digits, or a float,
+ * with an optional sign and _ between digits. */
+typedef struct otpc__num {
+  int is_float;
+  int neg;
+  int big;         /* an integer of more than 64 bits: see otpc__lex_bigint */
+  uint64_t mag;    /* the integer's magnitude when !big */
+  double f;        /* the float, sign included */
+  unsigned base;   /* of the integer's digits */
+  size_t digits;   /* offset of the integer's digits (after any Base#) */
+  size_t off, len; /* the whole literal */
+} otpc__num_t;
+
+/* Fails at `at` with a printf-style sentence. */
+int otpc__lex_fail(otpc__lex_t *lx, int code, size_t at, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 4, 5)))
+#endif
+    ;
+/* Fails at lx->pos with "expected <what>, got <that character>". */
+int otpc__lex_expected(otpc__lex_t *lx, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+void otpc__lex_skip_ws(otpc__lex_t *lx);
+/* Enters a container at lx->pos: OTPC_ELIMIT past
+ * OTPC_TERM_FORMAT_MAX_DEPTH. The caller decrements lx->depth on leaving. */
+int otpc__lex_enter(otpc__lex_t *lx);
+/* Letters, digits, _ and @: the characters of an unquoted atom after its
+ * first (a lowercase letter). */
+int otpc__lex_is_name(char ch);
+/* Whether a number literal may start with ch. */
+static inline int otpc__lex_number_start(char ch) {
+  return (ch >= '0' && ch <= '9') || ch == '-' || ch == '+' || ch == '$';
+}
+/* One character of quoted text or of $c with Erlang's escapes (\b \d \e
+ * \f \n \r \s \t \v, \ooo, \xHH, \x{H...}, \^c, else the character
+ * itself). *cp is a Unicode code point (never a surrogate); *numeric tells
+ * an escape by number, which inside a binary stands for one byte. */
+int otpc__lex_char(otpc__lex_t *lx, uint32_t *cp, int *numeric);
+/* The next character of the quoted text whose opening quote is at `open`
+ * (lx->pos starts after it): 1 with *cp, 0 after the closing quote. */
+int otpc__lex_quoted(otpc__lex_t *lx, size_t open, uint32_t *cp, int *numeric);
+/* An unquoted (name characters) or 'quoted' atom as UTF-8 in text, which
+ * has room for OTPC_ATOM_MAX_BYTES; over 255 characters is an error. */
+int otpc__lex_atom(otpc__lex_t *lx, char *text, size_t *len);
+int otpc__lex_number(otpc__lex_t *lx, otpc__num_t *n);
+/* The magnitude of an integer literal of any size (n from s). */
+int otpc__lex_bigint(const char *s, const otpc__num_t *n, otpc_buf_t *mag);
+/* The bytes of a binary literal <<...>>, one at a time: begin at "<<",
+ * then next gives 1 with a byte, 0 after the ">>". */
+typedef struct otpc__lex_bin {
+  int state;
+  size_t open; /* the opening quote of the current string */
+  uint8_t pend[4];
+  unsigned npend, ipend;
+} otpc__lex_bin_t;
+void otpc__lex_bin_begin(otpc__lex_t *lx, otpc__lex_bin_t *b);
+int otpc__lex_bin_next(otpc__lex_t *lx, otpc__lex_bin_t *b, uint8_t *byte);
+
 #endif

@@ -9,7 +9,9 @@
  * or a pattern of more than STACK_NODES nodes, and captures are views.
  *
  * Recursion follows the pattern, not the term, and the pattern's nesting is
- * capped at MAX_DEPTH, so a deep term cannot overflow the stack. */
+ * capped at OTPC_TERM_FORMAT_MAX_DEPTH, so a deep term cannot overflow the
+ * stack. The literals are read by the lexer the builder uses too
+ * (term_lex.c), so a pattern and a format read the same text alike. */
 #include <limits.h>
 #include <locale.h>
 #include <stdarg.h>
@@ -19,7 +21,6 @@
 
 #include "internal.h"
 
-#define MAX_DEPTH 100   /* containers nested in a pattern */
 #define STACK_NODES 64  /* nodes parsed without an allocation */
 #define SHOW_PATTERN 40 /* bytes of pattern text quoted in a message */
 #define SHOW_POINTER 72 /* bytes of the {_, HERE} pointer */
@@ -52,345 +53,37 @@ typedef struct pnode {
   } v;
 } pnode_t;
 
-/* --------------------------------------------------------------- lexing */
+/* ---------------------------------------------------- re-reading literals */
 
-static int is_ws(char ch) {
-  return ch == ' ' || ch == '\t' || ch == '\n' || ch == '\r' || ch == '\f' ||
-         ch == '\v';
-}
-static int is_digit(char ch) {
-  return ch >= '0' && ch <= '9';
-}
-static int is_lower(char ch) {
-  return ch >= 'a' && ch <= 'z';
-}
-static int is_name(char ch) {
-  return is_digit(ch) || is_lower(ch) || (ch >= 'A' && ch <= 'Z') ||
-         ch == '_' || ch == '@';
-}
-static int digit_val(char ch) {
-  if (is_digit(ch))
-    return ch - '0';
-  if (is_lower(ch))
-    return ch - 'a' + 10;
-  if (ch >= 'A' && ch <= 'Z')
-    return ch - 'A' + 10;
-  return 99;
+/* A lexer that re-reads the text of node n, lexed once already while
+ * parsing, so it cannot fail (and reports nowhere). */
+static otpc__lex_t relex(const char *s, const pnode_t *n) {
+  otpc__lex_t lx = {.s = s, .pos = n->off, .pattern = 1};
+  return lx;
 }
 
-/* Reads one character of a quoted atom, a string or a $c at s[*pos],
- * with Erlang's escapes. *numeric tells an escape by number (\x41, \101),
- * which inside a binary stands for a byte rather than a character. On error
- * returns -1 with *pos at the bad character and *why set. */
-static int lex_char(const char *s, size_t *pos, uint32_t *cp, int *numeric,
-                    const char **why) {
-  size_t i = *pos;
-  unsigned char ch = (unsigned char)s[i];
-  *numeric = 0;
-  if (ch == 0) {
-    *why = "unterminated literal";
-    return -1;
-  }
-  if (ch != '\\') {
-    if (ch < 0x80) {
-      *cp = ch;
-      *pos = i + 1;
-      return 0;
-    }
-    size_t n = otpc__utf8_decode((const uint8_t *)s + i, strnlen(s + i, 4), cp);
-    if (n == 0) {
-      *why = "invalid UTF-8";
-      return -1;
-    }
-    *pos = i + n;
-    return 0;
-  }
-  i++;
-  ch = (unsigned char)s[i];
-  switch (ch) {
-  case 'b': *cp = 8; break;
-  case 'd': *cp = 127; break;
-  case 'e': *cp = 27; break;
-  case 'f': *cp = 12; break;
-  case 'n': *cp = 10; break;
-  case 'r': *cp = 13; break;
-  case 's': *cp = 32; break;
-  case 't': *cp = 9; break;
-  case 'v': *cp = 11; break;
-  case '^':
-    i++;
-    if (s[i] == 0 || (unsigned char)s[i] >= 0x80) {
-      *pos = i;
-      *why = "bad \\^ escape";
-      return -1;
-    }
-    *cp = (uint32_t)s[i] & 31;
-    break;
-  case 'x': {
-    uint32_t v = 0;
-    *numeric = 1;
-    if (s[i + 1] == '{') {
-      size_t nd = 0;
-      i += 2;
-      while (digit_val(s[i]) < 16) {
-        v = v * 16 + (uint32_t)digit_val(s[i]);
-        if (v > 0x10FFFF) {
-          *pos = i;
-          *why = "a character code over 16#10FFFF";
-          return -1;
-        }
-        nd++;
-        i++;
-      }
-      if (nd == 0 || s[i] != '}') {
-        *pos = i;
-        *why = "bad \\x{...} escape";
-        return -1;
-      }
-      if (v >= 0xD800 && v <= 0xDFFF) {
-        /* *pos stays at the backslash */
-        *why = "a surrogate code point";
-        return -1;
-      }
-    } else {
-      if (digit_val(s[i + 1]) >= 16 || digit_val(s[i + 2]) >= 16) {
-        *pos = i;
-        *why = "bad \\xHH escape";
-        return -1;
-      }
-      v = (uint32_t)(digit_val(s[i + 1]) * 16 + digit_val(s[i + 2]));
-      i += 2;
-    }
-    *cp = v;
-    break;
-  }
-  default:
-    if (ch >= '0' && ch <= '7') {
-      uint32_t v = 0;
-      for (int k = 0; k < 3 && s[i] >= '0' && s[i] <= '7'; k++, i++)
-        v = v * 8 + (uint32_t)(s[i] - '0');
-      i--;
-      *cp = v;
-      *numeric = 1;
-    } else if (ch == 0 || ch >= 0x80) {
-      *pos = i;
-      *why = ch == 0 ? "unterminated literal" : "bad escape";
-      return -1;
-    } else {
-      *cp = ch; /* \\ \' \" and any other character stand for themselves */
-    }
-  }
-  *pos = i + 1;
-  return 0;
-}
-
-/* Copies decimal digits (with _ between them) at s[*i] to tmp; stops
- * quietly when tmp is full (k then reaches cap and the caller says so). */
-static void copy_digits(const char *s, size_t *i, char *tmp, size_t *k,
-                        size_t cap) {
-  while (is_digit(s[*i]) || (s[*i] == '_' && is_digit(s[*i + 1]))) {
-    if (s[*i] != '_' && *k < cap)
-      tmp[(*k)++] = s[*i];
-    (*i)++;
-  }
-}
-
-/* Reads a number at s[*pos]: [-+]digits, base#digits or a float, with _
- * between digits. Fills kind, neg, big and the value of `n`. */
-static int lex_number(const char *s, size_t *pos, pnode_t *n,
-                      const char **why) {
-  size_t i = *pos;
-  n->neg = 0;
-  n->big = 0;
-  if (s[i] == '-' || s[i] == '+') {
-    n->neg = s[i] == '-';
-    i++;
-  }
-  size_t start = i;
-  unsigned base = 10;
-  for (;;) {
-    uint64_t v = 0;
-    size_t nd = 0;
-    while (digit_val(s[i]) < (int)base ||
-           (s[i] == '_' && nd > 0 && digit_val(s[i + 1]) < (int)base)) {
-      if (s[i] != '_') {
-        unsigned d = (unsigned)digit_val(s[i]);
-        if (v > (UINT64_MAX - d) / base)
-          n->big = 1;
-        v = v * base + d;
-        nd++;
-      }
-      i++;
-    }
-    if (nd == 0) {
-      *pos = i;
-      *why = "expected a digit";
-      return -1;
-    }
-    if (s[i] == '#' && base == 10 && !n->big) {
-      if (v < 2 || v > 36) {
-        *pos = start;
-        *why = "the base must be from 2 to 36";
-        return -1;
-      }
-      base = (unsigned)v;
-      i++;
-      continue;
-    }
-    if (s[i] == '.' && base == 10 && is_digit(s[i + 1])) {
-      /* strtod wants the float without _ and with the locale's decimal
-       * point (the program may have called setlocale). */
-      char tmp[400];
-      size_t k = 0;
-      const char *dp = localeconv()->decimal_point;
-      const size_t lim = sizeof tmp - 4; /* room for . e - NUL */
-      i = start;
-      copy_digits(s, &i, tmp, &k, lim);
-      tmp[k++] = dp != NULL && dp[0] != 0 && dp[1] == 0 ? dp[0] : '.';
-      i++;
-      copy_digits(s, &i, tmp, &k, lim);
-      if (s[i] == 'e' || s[i] == 'E') {
-        size_t e = i + 1;
-        if (s[e] == '-' || s[e] == '+')
-          e++;
-        if (!is_digit(s[e])) {
-          *pos = e;
-          *why = "expected a digit in the exponent";
-          return -1;
-        }
-        if (k < sizeof tmp)
-          tmp[k++] = 'e';
-        if (s[i + 1] == '-' && k < sizeof tmp)
-          tmp[k++] = '-';
-        i = e;
-        copy_digits(s, &i, tmp, &k, lim);
-      }
-      if (k >= lim) {
-        *pos = start;
-        *why = "float literal too long";
-        return -1;
-      }
-      tmp[k] = 0;
-      char *end;
-      double d = strtod(tmp, &end);
-      if (*end != 0 || d - d != 0) {
-        *pos = start;
-        *why = "float literal out of range";
-        return -1;
-      }
-      n->kind = P_FLOAT;
-      n->v.f = n->neg ? -d : d;
-      break;
-    }
-    n->kind = P_INT;
-    n->v.mag = v;
-    break;
-  }
-  if (is_name(s[i]) || s[i] == '#' || (s[i] == '.' && is_digit(s[i + 1]))) {
-    *pos = i;
-    *why = "bad number";
-    return -1;
-  }
-  *pos = i;
-  return 0;
-}
-
-/* The text of an atom node as UTF-8 (the pattern was validated, so this
- * cannot fail). out has room for OTPC_ATOM_MAX_BYTES. */
+/* The text of an atom node as UTF-8; out has room for
+ * OTPC_ATOM_MAX_BYTES. */
 static size_t atom_text(const char *s, const pnode_t *n, char *out) {
-  if (s[n->off] != '\'') {
-    memcpy(out, s + n->off, n->len);
-    return n->len;
-  }
-  size_t pos = n->off + 1, len = 0;
-  while (s[pos] != '\'') {
-    uint32_t cp;
-    int numeric;
-    const char *why;
-    if (lex_char(s, &pos, &cp, &numeric, &why) != 0)
-      break;
-    len += otpc__utf8_encode(cp, (uint8_t *)out + len);
-  }
+  otpc__lex_t lx = relex(s, n);
+  size_t len = 0;
+  otpc__lex_atom(&lx, out, &len);
   return len;
-}
-
-/* The bytes of a validated binary literal, one at a time. */
-typedef struct binit {
-  const char *s;
-  size_t pos;
-  int in_str;
-  uint8_t pend[4];
-  unsigned npend, ipend;
-} binit_t;
-
-static int binit_next(binit_t *b, uint8_t *out) {
-  for (;;) {
-    uint32_t cp;
-    int numeric;
-    const char *why;
-    if (b->ipend < b->npend) {
-      *out = b->pend[b->ipend++];
-      return 1;
-    }
-    if (b->in_str) {
-      if (b->s[b->pos] == '"') {
-        b->in_str = 0;
-        b->pos++;
-        continue;
-      }
-      if (lex_char(b->s, &b->pos, &cp, &numeric, &why) != 0)
-        return 0;
-      /* As in the builder: a character stands for its UTF-8 bytes, an
-       * escape of 0..255 for one byte, so <<"é">> is <<"\xc3\xa9">>. */
-      if ((numeric && cp <= 255) || cp < 0x80) {
-        *out = (uint8_t)cp;
-        return 1;
-      }
-      b->npend = (unsigned)otpc__utf8_encode(cp, b->pend);
-      b->ipend = 0;
-      continue;
-    }
-    char ch = b->s[b->pos];
-    if (is_ws(ch) || ch == ',') {
-      b->pos++;
-    } else if (ch == '"') {
-      b->in_str = 1;
-      b->pos++;
-    } else if (ch == '$') {
-      b->pos++;
-      if (lex_char(b->s, &b->pos, &cp, &numeric, &why) != 0)
-        return 0;
-      *out = (uint8_t)cp;
-      return 1;
-    } else if (is_digit(ch) || ch == '-' || ch == '+') {
-      pnode_t n;
-      if (lex_number(b->s, &b->pos, &n, &why) != 0)
-        return 0;
-      *out = (uint8_t)n.v.mag;
-      return 1;
-    } else {
-      return 0; /* >> */
-    }
-  }
 }
 
 /* -------------------------------------------------------------- parsing */
 
 typedef struct parser {
-  const char *s;
-  size_t pos;
+  otpc__lex_t lx; /* the pattern, read with the literal syntax of term_lex.c */
   pnode_t *nodes;
   size_t cap;   /* nodes has room for this many */
   size_t count; /* nodes parsed, maybe more than cap (then only counted) */
   pnode_t scratch;
-  unsigned depth;
   unsigned in_key;
-  otpc_err_t *err;
 } parser_t;
 
 static int bad(parser_t *p, size_t at, const char *why) {
-  return otpc__err(p->err, OTPC_EBADFMT, at, "bad pattern at offset %zu: %s",
-                   at, why);
+  return otpc__lex_fail(&p->lx, OTPC_EBADFMT, at, "%s", why);
 }
 
 static size_t new_node(parser_t *p, int kind, size_t off) {
@@ -406,128 +99,54 @@ static pnode_t *node(parser_t *p, size_t i) {
   return i < p->cap ? &p->nodes[i] : &p->scratch;
 }
 
-static void skip_ws(parser_t *p) {
-  while (is_ws(p->s[p->pos]))
-    p->pos++;
-}
-
 static int parse_value(parser_t *p);
-
-/* Checks a quoted text up to its closing quote; for atoms, the limits. */
-static int parse_quoted(parser_t *p, char quote) {
-  size_t chars = 0;
-  p->pos++;
-  while (p->s[p->pos] != quote) {
-    size_t at = p->pos;
-    uint32_t cp;
-    int numeric;
-    const char *why;
-    if (lex_char(p->s, &p->pos, &cp, &numeric, &why) != 0)
-      return bad(p, p->s[p->pos] == 0 ? at : p->pos, why);
-    /* 255 characters of at most 4 bytes fit OTPC_ATOM_MAX_BYTES. */
-    if (quote == '\'') {
-      if (cp >= 0xD800 && cp <= 0xDFFF)
-        return bad(p, at, "a surrogate in an atom");
-      if (++chars > 255)
-        return bad(p, at, "an atom of more than 255 characters");
-    }
-  }
-  p->pos++;
-  return 0;
-}
-
-static int parse_binary(parser_t *p) {
-  size_t i = new_node(p, P_BIN, p->pos);
-  p->pos += 2;
-  skip_ws(p);
-  if (p->s[p->pos] == '>' && p->s[p->pos + 1] == '>') {
-    p->pos += 2;
-  } else {
-    for (;;) {
-      skip_ws(p);
-      size_t at = p->pos;
-      char ch = p->s[at];
-      const char *why;
-      if (ch == '"') {
-        int rc = parse_quoted(p, '"');
-        if (rc < 0)
-          return rc;
-      } else if (ch == '$') {
-        uint32_t cp;
-        int numeric;
-        p->pos++;
-        if (lex_char(p->s, &p->pos, &cp, &numeric, &why) != 0)
-          return bad(p, p->pos, why);
-        if (cp > 255)
-          return bad(p, at, "a byte over 255 in a binary");
-      } else if (is_digit(ch) || ch == '-' || ch == '+') {
-        pnode_t n;
-        if (lex_number(p->s, &p->pos, &n, &why) != 0)
-          return bad(p, p->pos, why);
-        if (n.kind != P_INT || n.big || n.v.mag > 255 ||
-            (n.neg && n.v.mag != 0))
-          return bad(p, at, "a byte outside 0..255 in a binary");
-      } else {
-        return bad(p, at, "expected a string, a byte or $c in a binary");
-      }
-      skip_ws(p);
-      if (p->s[p->pos] == ',') {
-        p->pos++;
-      } else if (p->s[p->pos] == '>' && p->s[p->pos + 1] == '>') {
-        p->pos += 2;
-        break;
-      } else {
-        return bad(p, p->pos, "expected ',' or '>>' in a binary");
-      }
-    }
-  }
-  node(p, i)->len = p->pos - node(p, i)->off;
-  node(p, i)->size = 1;
-  return 0;
-}
 
 /* Tuples, lists and maps. */
 static int parse_container(parser_t *p, int kind) {
-  size_t at = p->pos;
+  otpc__lex_t *lx = &p->lx;
+  size_t at = lx->pos;
   size_t i = new_node(p, kind, at);
   char close = kind == P_LIST ? ']' : '}';
   size_t n = 0;
-  int tail = 0;
-  if (++p->depth > MAX_DEPTH)
-    return bad(p, at, "nesting deeper than 100 levels");
-  p->pos += kind == P_MAP ? 2 : 1;
-  skip_ws(p);
-  if (p->s[p->pos] == close) {
-    p->pos++;
+  int tail = 0, rc;
+  if ((rc = otpc__lex_enter(lx)) < 0)
+    return rc;
+  lx->pos++;
+  if (kind == P_MAP) {
+    if (lx->s[lx->pos] != '{')
+      return otpc__lex_expected(lx, "'{' after '#'");
+    lx->pos++;
+  }
+  otpc__lex_skip_ws(lx);
+  if (lx->s[lx->pos] == close) {
+    lx->pos++;
   } else {
     for (;;) {
-      int rc;
       if (kind == P_MAP) {
         p->in_key++;
         rc = parse_value(p);
         p->in_key--;
         if (rc < 0)
           return rc;
-        skip_ws(p);
-        const char *s = p->s + p->pos;
-        if ((s[0] != '=' && s[0] != ':') || (s[1] != '>' && s[1] != '='))
-          return bad(p, p->pos, "expected := or => in a map");
-        if ((s[0] == '=') != (s[1] == '>'))
-          return bad(p, p->pos, "expected := or => in a map");
-        p->pos += 2;
+        otpc__lex_skip_ws(lx);
+        const char *s = lx->s + lx->pos;
+        if ((s[0] != '=' && s[0] != ':') || (s[1] != '>' && s[1] != '=') ||
+            (s[0] == '=') != (s[1] == '>'))
+          return otpc__lex_expected(lx, ":= or => in a map");
+        lx->pos += 2;
       }
       rc = parse_value(p);
       if (rc < 0)
         return rc;
       n++;
-      skip_ws(p);
-      char ch = p->s[p->pos];
+      otpc__lex_skip_ws(lx);
+      char ch = lx->s[lx->pos];
       if (ch == ',') {
-        p->pos++;
+        lx->pos++;
       } else if (ch == '|' && kind == P_LIST) {
-        p->pos++;
-        skip_ws(p);
-        size_t tat = p->pos, ti = p->count;
+        lx->pos++;
+        otpc__lex_skip_ws(lx);
+        size_t tat = lx->pos, ti = p->count;
         rc = parse_value(p);
         if (rc < 0)
           return rc;
@@ -540,68 +159,78 @@ static int parse_container(parser_t *p, int kind) {
                      "its own); capture the list with ~t and iterate");
         n++;
         tail = 1;
-        skip_ws(p);
-        if (p->s[p->pos] != ']')
-          return bad(p, p->pos, "expected ']' after the tail of a list");
-        p->pos++;
+        otpc__lex_skip_ws(lx);
+        if (lx->s[lx->pos] != ']')
+          return otpc__lex_expected(lx, "']' after the tail of a list");
+        lx->pos++;
         break;
       } else if (ch == close) {
-        p->pos++;
+        lx->pos++;
         break;
       } else {
-        return bad(p, p->pos,
-                   kind == P_LIST    ? "expected ',', '|' or ']' in a list"
-                   : kind == P_TUPLE ? "expected ',' or '}' in a tuple"
-                                     : "expected ',' or '}' in a map");
+        return otpc__lex_expected(lx, "%s",
+                                  kind == P_LIST ? "',', '|' or ']' in a list"
+                                  : kind == P_TUPLE ? "',' or '}' in a tuple"
+                                                    : "',' or '}' in a map");
       }
     }
   }
-  p->depth--;
+  lx->depth--;
   pnode_t *nd = node(p, i);
   nd->n = n;
   nd->tail = (unsigned char)tail;
-  nd->len = p->pos - at;
+  nd->len = lx->pos - at;
   nd->size = p->count - i;
   return 0;
 }
 
 static int parse_value(parser_t *p) {
-  skip_ws(p);
-  size_t at = p->pos;
-  const char *s = p->s;
+  otpc__lex_t *lx = &p->lx;
+  otpc__lex_skip_ws(lx);
+  size_t at = lx->pos, i;
+  const char *s = lx->s;
   char ch = s[at];
-  const char *why;
-  size_t i;
-  switch (ch) {
-  case '{': return parse_container(p, P_TUPLE);
-  case '[': return parse_container(p, P_LIST);
-  case '#':
-    if (s[at + 1] != '{')
-      return bad(p, at + 1, "expected '{' after '#'");
+  int rc = 0;
+  if (ch == '{')
+    return parse_container(p, P_TUPLE);
+  if (ch == '[')
+    return parse_container(p, P_LIST);
+  if (ch == '#')
     return parse_container(p, P_MAP);
-  case '<':
-    if (s[at + 1] != '<')
-      return bad(p, at + 1, "expected '<<'");
-    return parse_binary(p);
-  case '"':
-  case '\'': {
-    i = new_node(p, ch == '"' ? P_STR : P_ATOM, at);
-    int rc = parse_quoted(p, ch);
-    if (rc < 0)
-      return rc;
-    break;
-  }
-  case '$': {
+  if (ch == '<' && s[at + 1] == '<') {
+    otpc__lex_bin_t b;
+    uint8_t byte;
+    i = new_node(p, P_BIN, at);
+    otpc__lex_bin_begin(lx, &b);
+    while ((rc = otpc__lex_bin_next(lx, &b, &byte)) == 1)
+      ;
+  } else if (ch == '"') {
     uint32_t cp;
     int numeric;
+    i = new_node(p, P_STR, at);
+    lx->pos++;
+    while ((rc = otpc__lex_quoted(lx, at, &cp, &numeric)) == 1)
+      ;
+  } else if ((ch >= 'a' && ch <= 'z') || ch == '\'') {
+    char text[OTPC_ATOM_MAX_BYTES];
+    size_t len;
+    i = new_node(p, P_ATOM, at);
+    rc = otpc__lex_atom(lx, text, &len);
+  } else if (otpc__lex_number_start(ch)) {
+    otpc__num_t num;
     i = new_node(p, P_INT, at);
-    p->pos++;
-    if (lex_char(s, &p->pos, &cp, &numeric, &why) != 0)
-      return bad(p, p->pos, why);
-    node(p, i)->v.mag = cp;
-    break;
-  }
-  case '~': {
+    if ((rc = otpc__lex_number(lx, &num)) == 0) {
+      pnode_t *n = node(p, i);
+      n->neg = (unsigned char)num.neg;
+      n->big = (unsigned char)num.big;
+      if (num.is_float) {
+        n->kind = P_FLOAT;
+        n->v.f = num.f;
+      } else {
+        n->v.mag = num.mag;
+      }
+    }
+  } else if (ch == '~') {
     char d = s[at + 1];
     if (p->in_key)
       return bad(p, at, "a capture in a map key (keys must be literals)");
@@ -613,35 +242,25 @@ static int parse_value(parser_t *p) {
                        "~r ~P ~t)");
     i = new_node(p, P_CAP, at);
     node(p, i)->cap = d;
-    p->pos += 2;
-    break;
+    lx->pos += 2;
+  } else if (ch == '_') {
+    if (p->in_key)
+      return bad(p, at, "_ in a map key (keys must be literals)");
+    i = new_node(p, P_WILD, at);
+    while (otpc__lex_is_name(s[lx->pos]))
+      lx->pos++;
+  } else if (ch >= 'A' && ch <= 'Z') {
+    return bad(p, at, "a variable (use _ or a ~ capture)");
+  } else if (ch == '<') {
+    lx->pos++;
+    return otpc__lex_expected(lx, "'<' (a binary starts with '<<')");
+  } else {
+    return otpc__lex_expected(lx, "a term");
   }
-  case 0: return bad(p, at, "the pattern ends where a term was expected");
-  default:
-    if (is_digit(ch) || ((ch == '-' || ch == '+') && is_digit(s[at + 1]))) {
-      i = new_node(p, P_INT, at);
-      if (lex_number(s, &p->pos, node(p, i), &why) != 0)
-        return bad(p, p->pos, why);
-    } else if (is_lower(ch)) {
-      i = new_node(p, P_ATOM, at);
-      while (is_name(s[p->pos]))
-        p->pos++;
-      if (p->pos - at > 255)
-        return bad(p, at, "an atom of more than 255 characters");
-    } else if (ch == '_') {
-      if (p->in_key)
-        return bad(p, at, "_ in a map key (keys must be literals)");
-      i = new_node(p, P_WILD, at);
-      while (is_name(s[p->pos]))
-        p->pos++;
-    } else if (ch >= 'A' && ch <= 'Z') {
-      return bad(p, at, "a variable (use _ or a ~ capture)");
-    } else {
-      return bad(p, at, "unexpected character");
-    }
-  }
+  if (rc < 0)
+    return rc;
   pnode_t *n = node(p, i);
-  n->len = p->pos - at;
+  n->len = lx->pos - at;
   n->size = 1;
   return 0;
 }
@@ -671,7 +290,7 @@ typedef struct mctx {
   otpc_err_t *err;
   int exact; /* comparing a map key: quiet, and maps must be equal */
   unsigned depth;
-  step_t path[MAX_DEPTH + 1];
+  step_t path[OTPC_TERM_FORMAT_MAX_DEPTH + 1];
 } mctx_t;
 
 static subj_t subj_term(otpc_term_t t) {
@@ -950,30 +569,15 @@ static int int_equal(const mctx_t *c, const pnode_t *n, otpc_term_t t,
    * simpler than a fixed-size conversion. */
   if (tneg != n->neg || iv.n <= 8)
     return 0;
-  const char *s = c->pat + n->off, *e = s + n->len;
-  unsigned base = 10;
-  if (*s == '-' || *s == '+')
-    s++;
-  const char *hash = memchr(s, '#', (size_t)(e - s));
-  if (hash != NULL) {
-    base = 0; /* validated: 2..36, maybe written 0_16 */
-    for (; s < hash; s++)
-      if (*s != '_')
-        base = base * 10 + (unsigned)(*s - '0');
-    s = hash + 1;
-  }
-  otpc_buf_t digits, mag;
-  otpc_buf_init(&digits);
+  otpc__lex_t lx = relex(c->pat, n);
+  otpc__num_t num;
+  otpc_buf_t mag;
   otpc_buf_init(&mag);
-  int rc = 0;
-  for (; s < e && rc == 0; s++)
-    if (*s != '_')
-      rc = otpc_buf_append(&digits, s, 1);
+  int rc = otpc__lex_number(&lx, &num);
   if (rc == 0)
-    rc = otpc__big_from_base((const char *)digits.data, digits.len, base, &mag);
+    rc = otpc__lex_bigint(c->pat, &num, &mag);
   if (rc == 0)
     *eq = mag.len == iv.n && memcmp(mag.data, iv.mag, iv.n) == 0;
-  otpc_buf_free(&digits);
   otpc_buf_free(&mag);
   return rc;
 }
@@ -997,15 +601,14 @@ static int match_string(mctx_t *c, size_t i, const subj_t *s) {
     it = s->it;
   else if (otpc_term_list(s->t, &it, &n) != 0)
     return expect_src(c, i, s);
-  size_t pos = c->nodes[i].off + 1;
-  while (c->pat[pos] != '"') {
-    uint32_t cp;
-    int numeric;
-    const char *why;
+  otpc__lex_t lx = relex(c->pat, &c->nodes[i]);
+  uint32_t cp;
+  int numeric;
+  lx.pos++;
+  while (otpc__lex_quoted(&lx, c->nodes[i].off, &cp, &numeric) == 1) {
     otpc_term_t e;
     int64_t v;
-    if (lex_char(c->pat, &pos, &cp, &numeric, &why) != 0 ||
-        !otpc_iter_next(&it, &e) || otpc_term_int64(e, &v) != 0 || v != cp)
+    if (!otpc_iter_next(&it, &e) || otpc_term_int64(e, &v) != 0 || v != cp)
       return expect_src(c, i, s);
   }
   otpc_term_t tail;
@@ -1019,10 +622,13 @@ static int match_binary(mctx_t *c, size_t i, const subj_t *s) {
   const uint8_t *p;
   size_t len, k = 0;
   if (otpc_term_binary(s->t, &p, &len) == 0) {
-    binit_t b = {c->pat, c->nodes[i].off + 2, 0, {0}, 0, 0};
+    otpc__lex_t lx = relex(c->pat, &c->nodes[i]);
+    otpc__lex_bin_t b;
     uint8_t byte;
     int more;
-    while ((more = binit_next(&b, &byte)) && k < len && p[k] == byte)
+    otpc__lex_bin_begin(&lx, &b);
+    while ((more = otpc__lex_bin_next(&lx, &b, &byte)) == 1 && k < len &&
+           p[k] == byte)
       k++;
     if (!more && k == len)
       return 0;
@@ -1381,15 +987,16 @@ int otpc_term_vmatch(otpc_term_t t, otpc_err_t *err, const char *pattern,
   pnode_t stack[STACK_NODES];
   parser_t p;
   memset(&p, 0, sizeof p);
-  p.s = pattern;
+  p.lx.s = pattern;
+  p.lx.err = err;
+  p.lx.pattern = 1;
   p.nodes = stack;
   p.cap = STACK_NODES;
-  p.err = err;
   int rc = parse_value(&p);
   if (rc == 0) {
-    skip_ws(&p);
-    if (pattern[p.pos] != 0)
-      rc = bad(&p, p.pos, "unexpected text after the pattern");
+    otpc__lex_skip_ws(&p.lx);
+    if (pattern[p.lx.pos] != 0)
+      rc = otpc__lex_expected(&p.lx, "the end of the pattern after the term");
   }
   if (rc == 0 && p.count > STACK_NODES) {
     /* Large patterns: parse again into heap nodes, now counted. */
@@ -1399,7 +1006,7 @@ int otpc_term_vmatch(otpc_term_t t, otpc_err_t *err, const char *pattern,
       return otpc__err(err, OTPC_ENOMEM, 0, "out of memory for the pattern");
     p.cap = count;
     p.count = 0;
-    p.pos = 0;
+    p.lx.pos = 0;
     rc = parse_value(&p);
   }
   if (rc == 0) {

@@ -154,13 +154,23 @@ int otpc_term_map_get(otpc_term_t map, otpc_term_t key, otpc_term_t *value);
 
 /* ------------------------------------------------------------ building */
 
+/* Formats and patterns nest containers at most this deep; deeper is
+ * OTPC_ELIMIT (with err->offset at the container that is one too many).
+ * They are written by programmers, and the bound keeps the recursion of
+ * the builder and the matcher small on any thread's stack. */
+#define OTPC_TERM_FORMAT_MAX_DEPTH 100u
+
 /* Appends one encoded term (no version byte) built from a format.
  *
  * The format is Erlang term syntax with directives taking C arguments:
- *   literals   atoms (ok, 'Quoted atom'), integers of any size (-12,
- *              123456789012345678901234567890, 16#ff), floats (1.5, -0.0,
- *              1.0e10), "strings" (lists of characters), $c, <<"text">>,
- *              <<1,2,3>>, {tuples}, [lists], [improper | tails], #{k => v}
+ *   literals   atoms (ok, 'Quoted atom'), integers of any size (-12, +12,
+ *              123456789012345678901234567890, 16#ff, 1_000, $c), floats
+ *              (1.5, -0.0, 1.0e10), "strings" (lists of characters),
+ *              <<"text">>, <<1,2,3>>, <<16#ff, $a, "é">> (segments are
+ *              strings, whose characters give their UTF-8 bytes and whose
+ *              escapes by number \xHH \ooo of 0..255 give one byte, or
+ *              integer literals of 0..255), {tuples}, [lists],
+ *              [improper | tails], #{k => v}
  *   ~a  const char *        atom, UTF-8, NUL-terminated
  *   ~A  otpc_atom_t         atom
  *   ~i  int                 integer
@@ -180,7 +190,8 @@ int otpc_term_map_get(otpc_term_t map, otpc_term_t key, otpc_term_t *value);
  * [{minor_version, 2}]) gives: UTF-8 atoms, the smallest integer encoding,
  * lists of small integers as STRING_EXT, the keys of maps of up to 32 pairs
  * in map-key order. A syntax error is OTPC_EBADFMT with err->offset at the
- * offending character of the format. */
+ * offending character of the format. Patterns (otpc_term_match) read
+ * literals exactly as formats do. */
 int otpc_term_build(otpc_buf_t *out, otpc_err_t *err, const char *fmt, ...);
 int otpc_term_vbuild(otpc_buf_t *out, otpc_err_t *err, const char *fmt,
                      va_list ap);
@@ -206,7 +217,8 @@ int otpc_term_encode(otpc_buf_t *out, otpc_term_t t);
  * was expected and got, e.g. "element 2 of {_, HERE}: expected an integer,
  * got foo", and err->offset at the sub-pattern that failed (an integer out
  * of the C type's range and a ~s that does not fit are mismatches too);
- * OTPC_EBADFMT for a bad pattern, whatever the term. Captures before a
+ * OTPC_EBADFMT for a bad pattern (OTPC_ELIMIT for one nested deeper than
+ * OTPC_TERM_FORMAT_MAX_DEPTH), whatever the term. Captures before a
  * mismatch may have been written. `_Name` is a wildcard as well, and a NULL
  * capture pointer checks the type only. `[H | ~t]` is a syntax error: the
  * rest of a list after some elements has no encoding of its own to view

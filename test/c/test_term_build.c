@@ -348,7 +348,7 @@ static const struct err_case err_cases[] = {
     {"1.0e", OTPC_EBADFMT, 4, "expected exponent digits"},
     {"1.0e400", OTPC_EBADFMT, 0, "float literal out of range"},
     {"37#1", OTPC_EBADFMT, 0, "integer base must be 2..36"},
-    {"2#102", OTPC_EBADFMT, 2, "expected digits of the integer's base"},
+    {"2#102", OTPC_EBADFMT, 4, "expected digits of the integer's base"},
     {"16#", OTPC_EBADFMT, 3, "expected digits of the integer's base"},
     {"\"\\x{110000}\"", OTPC_EBADFMT, 1, "not a Unicode code point"},
     {"\"\\xg1\"", OTPC_EBADFMT, 3, "expected two hex digits after \\x"},
@@ -406,15 +406,18 @@ static void test_argument_errors(void **state) {
       otpc_term_build(&b, &err, "{~b}", (const void *)NULL, (size_t)3),
       OTPC_EINVAL);
   assert_bytes(&b, 0, (const uint8_t *)"keep", 4);
-  /* Nesting beyond the builder's bound. */
-  char deep[2100];
-  memset(deep, '[', 1001);
-  memset(deep + 1001, ']', 1001);
-  deep[2002] = 0;
+  /* Nesting beyond the bound of formats and patterns. */
+  enum { D = OTPC_TERM_FORMAT_MAX_DEPTH };
+  char deep[2 * D + 10];
+  memset(deep, '[', D + 1);
+  memset(deep + D + 1, ']', D + 1);
+  deep[2 * D + 2] = 0;
   assert_int_equal(otpc_term_build(&b, &err, deep), OTPC_ELIMIT);
-  assert_int_equal(err.offset, 1000);
-  deep[1000] = ' ';
+  assert_int_equal(err.offset, D);
   assert_int_equal(otpc_term_build(&b, &err, deep + 1), OTPC_EBADFMT);
+  deep[2 * D + 1] = 0;
+  assert_int_equal(otpc_term_build(&b, &err, deep + 1), 0);
+  b.len = 4;
   assert_bytes(&b, 0, (const uint8_t *)"keep", 4);
   otpc_buf_free(&b);
   assert_int_equal(otpc_term_build(NULL, &err, "ok"), OTPC_EINVAL);

@@ -730,7 +730,7 @@ static void test_syntax_errors(void **state) {
   check_bad("12ab", 2);
   check_bad("1.5e", 4);
   check_bad("{a} b", 4);
-  check_bad("'\\x{110000}'", 9);
+  check_bad("'\\x{110000}'", 1);
   check_bad("$", 1);
   check_bad("foo!", 3);
   check_bad("~", 1);
@@ -744,7 +744,9 @@ static void test_syntax_errors(void **state) {
   memset(deep, '[', 101);
   memset(deep + 101, ']', 101);
   deep[202] = 0;
-  check_bad(deep, 100);
+  assert_int_equal(otpc_term_match(T(foo), &err, deep), OTPC_ELIMIT);
+  assert_int_equal(err.offset, 100);
+  assert_non_null(strstr(err.msg, "bad pattern"));
   deep[100] = 0;
   memset(deep, '{', 50);
   memset(deep + 50, '}', 50);
@@ -836,6 +838,13 @@ static void test_builder_roundtrip(void **state) {
       "[1, 2 | [3]]",
       "[\"ab\" | \"cd\"]",
       "#{#{1 => 2} => [#{}], 1 => 1.0, 1.0 => 1}",
+      /* Once accepted by the matcher only. */
+      "+1",
+      "[+1.5, -1_0.0e-1_0]",
+      "<<16#ff, $a, +1, -0, 2#1, 0_1>>",
+      /* Once accepted by the builder only. */
+      "\"\\\xc3\xa9\"",
+      "016#ff",
   };
   for (size_t i = 0; i < sizeof formats / sizeof formats[0]; i++) {
     otpc_buf_t b = {NULL, 0, 0};
@@ -847,6 +856,68 @@ static void test_builder_roundtrip(void **state) {
       fail_msg("match %s: %s", formats[i], err.msg);
     otpc_buf_free(&b);
   }
+}
+
+/* Formats and patterns read literals alike: a binary's segments give the
+ * same bytes, and a bad literal fails both with the same code and offset. */
+static void test_same_syntax(void **state) {
+  (void)state;
+  otpc_buf_t b = {NULL, 0, 0};
+  otpc_err_t err;
+  assert_int_equal(
+      otpc_term_build(&b, &err,
+                      "<<16#ff, $a, +1, -0, \"\\xe9\\x{e9}\\\xc3\xa9\">>"),
+      0);
+  static const uint8_t want[] = {109, 0, 0,    0,    8,    255, 97,
+                                 1,   0, 0xe9, 0xe9, 0xc3, 0xa9};
+  assert_int_equal(b.len, sizeof want);
+  assert_memory_equal(b.data, want, sizeof want);
+  otpc_buf_free(&b);
+  static const struct {
+    const char *text;
+    size_t offset;
+  } bad[] = {
+      {"2#102", 4},
+      {"'\\x{110000}'", 1},
+      {"\"\\x{d800}\"", 1},
+      {"- 1", 1},
+      {"+x", 1},
+      {"<<256>>", 2},
+      {"<<-1>>", 2},
+      {"<<1.5>>", 2},
+      {"<<a>>", 2},
+      {"<1>", 1},
+      {"1.0e400", 0},
+      {"-37#1", 0},
+      {"$", 1},
+      {"12ab", 2},
+      {"1.5.2", 3},
+      {"\"\\xg1\"", 3},
+      {"16#", 3},
+      {"\"\\^\xc3\xa9\"", 3},
+      {"'abc", 4},
+      {"\"\xff\"", 1},
+  };
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    otpc_err_t berr, merr;
+    int brc = otpc_term_build(&b, &berr, bad[i].text);
+    int mrc = otpc_term_match(T(foo), &merr, bad[i].text);
+    if (brc != OTPC_EBADFMT || mrc != OTPC_EBADFMT ||
+        berr.offset != bad[i].offset || merr.offset != bad[i].offset)
+      fail_msg("%s: build %d at %zu (%s), match %d at %zu (%s)", bad[i].text,
+               brc, berr.offset, berr.msg, mrc, merr.offset, merr.msg);
+  }
+  /* The same bound on nesting, with the same code. */
+  char deep[2 * OTPC_TERM_FORMAT_MAX_DEPTH + 3];
+  memset(deep, '{', OTPC_TERM_FORMAT_MAX_DEPTH + 1);
+  memset(deep + OTPC_TERM_FORMAT_MAX_DEPTH + 1, '}',
+         OTPC_TERM_FORMAT_MAX_DEPTH + 1);
+  deep[sizeof deep - 1] = 0;
+  assert_int_equal(otpc_term_build(&b, &err, deep), OTPC_ELIMIT);
+  assert_int_equal(err.offset, OTPC_TERM_FORMAT_MAX_DEPTH);
+  assert_int_equal(otpc_term_match(T(foo), &err, deep), OTPC_ELIMIT);
+  assert_int_equal(err.offset, OTPC_TERM_FORMAT_MAX_DEPTH);
+  otpc_buf_free(&b);
 }
 
 int main(void) {
@@ -871,6 +942,7 @@ int main(void) {
       cmocka_unit_test(test_syntax_errors),
       cmocka_unit_test(test_large_pattern),
       cmocka_unit_test(test_builder_roundtrip),
+      cmocka_unit_test(test_same_syntax),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

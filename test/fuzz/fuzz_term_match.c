@@ -74,6 +74,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     if ((rc == OTPC_EBADFMT) != (rc2 == OTPC_EBADFMT))
       abort();
   }
+  /* Formats and patterns share one lexer: a pattern that is a format too
+   * (no ~, _ or :=) is a syntax error for both, at the same offset and
+   * with the same code, or for neither. */
+  if (tildes == 0 && memchr(pattern, '_', plen) == NULL &&
+      memchr(pattern, ':', plen) == NULL) {
+    otpc_buf_t b;
+    otpc_err_t berr;
+    otpc_buf_init(&b);
+    int brc = otpc_term_build(&b, &berr, pattern);
+    int bad = rc == OTPC_EBADFMT || rc == OTPC_ELIMIT;
+    if (brc != OTPC_ENOMEM &&
+        (brc != 0 ? !bad || brc != rc || berr.offset != err.offset : bad))
+      abort();
+    otpc_buf_free(&b);
+  }
   free(pattern);
   return 0;
 }
