@@ -1,269 +1,25 @@
 /* Matching terms against patterns (otpc_term_match).
  *
- * A pattern is parsed first into a small preorder array of nodes (on the
- * stack unless the pattern is large), then walked together with the term.
- * Parsing the whole pattern first means a syntax error is reported whatever
- * the term, and a mismatch message can show the shape of the pattern around
- * the failure. Literals are compared directly against the encoded bytes,
- * never built, so a match allocates only for an integer literal over 64 bits
- * or a pattern of more than STACK_NODES nodes, and captures are views.
+ * A pattern is parsed first (term_pattern.c) into a small preorder array of
+ * nodes (on the stack unless the pattern is large), then walked together
+ * with the term. Literals are compared directly against the encoded bytes,
+ * never built, so a match allocates only for an integer literal over 64
+ * bits or a pattern of more than OTPC__PATTERN_STACK_NODES nodes, and
+ * captures are views.
  *
  * Recursion follows the pattern, not the term, and the pattern's nesting is
  * capped at OTPC_TERM_FORMAT_MAX_DEPTH, so a deep term cannot overflow the
- * stack. The literals are read by the lexer the builder uses too
- * (term_lex.c), so a pattern and a format read the same text alike. */
+ * stack. */
 #include <limits.h>
-#include <locale.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "internal.h"
+#include "term_pattern.h"
 
-#define STACK_NODES 64  /* nodes parsed without an allocation */
 #define SHOW_PATTERN 40 /* bytes of pattern text quoted in a message */
 #define SHOW_POINTER 72 /* bytes of the {_, HERE} pointer */
-
-enum {
-  P_WILD,  /* _ or _Name */
-  P_CAP,   /* ~x */
-  P_ATOM,  /* ok, 'Quoted' */
-  P_INT,   /* 12, -16#ff, $c */
-  P_FLOAT, /* 1.5 */
-  P_STR,   /* "text", a list of code points */
-  P_BIN,   /* <<"text", 1, 2>> */
-  P_TUPLE, /* children: the elements */
-  P_LIST,  /* children: the elements, then the tail if `tail` */
-  P_MAP    /* children: key, value, key, value, ... */
-};
-
-typedef struct pnode {
-  unsigned char kind;
-  char cap;           /* P_CAP: the directive letter */
-  unsigned char tail; /* P_LIST: the last child is an explicit tail */
-  unsigned char neg;  /* P_INT: negative */
-  unsigned char big;  /* P_INT: over 64 bits; re-read from the text */
-  size_t off, len;    /* the node's text in the pattern */
-  size_t n;           /* children (elements, or pairs of a map) */
-  size_t size;        /* nodes in this subtree, itself included */
-  union {
-    uint64_t mag; /* P_INT magnitude when not big */
-    double f;     /* P_FLOAT */
-  } v;
-} pnode_t;
-
-/* ---------------------------------------------------- re-reading literals */
-
-/* A lexer that re-reads the text of node n, lexed once already while
- * parsing, so it cannot fail (and reports nowhere). */
-static otpc__lex_t relex(const char *s, const pnode_t *n) {
-  otpc__lex_t lx = {.s = s, .pos = n->off, .pattern = 1};
-  return lx;
-}
-
-/* The text of an atom node as UTF-8; out has room for
- * OTPC_ATOM_MAX_BYTES. */
-static size_t atom_text(const char *s, const pnode_t *n, char *out) {
-  otpc__lex_t lx = relex(s, n);
-  size_t len = 0;
-  otpc__lex_atom(&lx, out, &len);
-  return len;
-}
-
-/* -------------------------------------------------------------- parsing */
-
-typedef struct parser {
-  otpc__lex_t lx; /* the pattern, read with the literal syntax of term_lex.c */
-  pnode_t *nodes;
-  size_t cap;   /* nodes has room for this many */
-  size_t count; /* nodes parsed, maybe more than cap (then only counted) */
-  pnode_t scratch;
-  unsigned in_key;
-} parser_t;
-
-static int bad(parser_t *p, size_t at, const char *why) {
-  return otpc__lex_fail(&p->lx, OTPC_EBADFMT, at, "%s", why);
-}
-
-static size_t new_node(parser_t *p, int kind, size_t off) {
-  size_t i = p->count++;
-  pnode_t *n = i < p->cap ? &p->nodes[i] : &p->scratch;
-  memset(n, 0, sizeof *n);
-  n->kind = (unsigned char)kind;
-  n->off = off;
-  return i;
-}
-
-static pnode_t *node(parser_t *p, size_t i) {
-  return i < p->cap ? &p->nodes[i] : &p->scratch;
-}
-
-static int parse_value(parser_t *p);
-
-/* Tuples, lists and maps. */
-static int parse_container(parser_t *p, int kind) {
-  otpc__lex_t *lx = &p->lx;
-  size_t at = lx->pos;
-  size_t i = new_node(p, kind, at);
-  char close = kind == P_LIST ? ']' : '}';
-  size_t n = 0;
-  int tail = 0, rc;
-  if ((rc = otpc__lex_enter(lx)) < 0)
-    return rc;
-  lx->pos++;
-  if (kind == P_MAP) {
-    if (lx->s[lx->pos] != '{')
-      return otpc__lex_expected(lx, "'{' after '#'");
-    lx->pos++;
-  }
-  otpc__lex_skip_ws(lx);
-  if (lx->s[lx->pos] == close) {
-    lx->pos++;
-  } else {
-    for (;;) {
-      if (kind == P_MAP) {
-        p->in_key++;
-        rc = parse_value(p);
-        p->in_key--;
-        if (rc < 0)
-          return rc;
-        otpc__lex_skip_ws(lx);
-        const char *s = lx->s + lx->pos;
-        if ((s[0] != '=' && s[0] != ':') || (s[1] != '>' && s[1] != '=') ||
-            (s[0] == '=') != (s[1] == '>'))
-          return otpc__lex_expected(lx, ":= or => in a map");
-        lx->pos += 2;
-      }
-      rc = parse_value(p);
-      if (rc < 0)
-        return rc;
-      n++;
-      otpc__lex_skip_ws(lx);
-      char ch = lx->s[lx->pos];
-      if (ch == ',') {
-        lx->pos++;
-      } else if (ch == '|' && kind == P_LIST) {
-        lx->pos++;
-        otpc__lex_skip_ws(lx);
-        size_t tat = lx->pos, ti = p->count;
-        rc = parse_value(p);
-        if (rc < 0)
-          return rc;
-        /* The tail after some elements is not a term of its own in the
-         * encoding ([1,2,3] is one header and three elements), so there is
-         * nothing to view without a copy. */
-        if (node(p, ti)->kind == P_CAP && node(p, ti)->cap == 't')
-          return bad(p, tat,
-                     "~t cannot capture a list tail (it has no encoding of "
-                     "its own); capture the list with ~t and iterate");
-        n++;
-        tail = 1;
-        otpc__lex_skip_ws(lx);
-        if (lx->s[lx->pos] != ']')
-          return otpc__lex_expected(lx, "']' after the tail of a list");
-        lx->pos++;
-        break;
-      } else if (ch == close) {
-        lx->pos++;
-        break;
-      } else {
-        return otpc__lex_expected(lx, "%s",
-                                  kind == P_LIST ? "',', '|' or ']' in a list"
-                                  : kind == P_TUPLE ? "',' or '}' in a tuple"
-                                                    : "',' or '}' in a map");
-      }
-    }
-  }
-  lx->depth--;
-  pnode_t *nd = node(p, i);
-  nd->n = n;
-  nd->tail = (unsigned char)tail;
-  nd->len = lx->pos - at;
-  nd->size = p->count - i;
-  return 0;
-}
-
-static int parse_value(parser_t *p) {
-  otpc__lex_t *lx = &p->lx;
-  otpc__lex_skip_ws(lx);
-  size_t at = lx->pos, i;
-  const char *s = lx->s;
-  char ch = s[at];
-  int rc = 0;
-  if (ch == '{')
-    return parse_container(p, P_TUPLE);
-  if (ch == '[')
-    return parse_container(p, P_LIST);
-  if (ch == '#')
-    return parse_container(p, P_MAP);
-  if (ch == '<' && s[at + 1] == '<') {
-    otpc__lex_bin_t b;
-    uint8_t byte;
-    i = new_node(p, P_BIN, at);
-    otpc__lex_bin_begin(lx, &b);
-    while ((rc = otpc__lex_bin_next(lx, &b, &byte)) == 1)
-      ;
-  } else if (ch == '"') {
-    uint32_t cp;
-    int numeric;
-    i = new_node(p, P_STR, at);
-    lx->pos++;
-    while ((rc = otpc__lex_quoted(lx, at, &cp, &numeric)) == 1)
-      ;
-  } else if ((ch >= 'a' && ch <= 'z') || ch == '\'') {
-    char text[OTPC_ATOM_MAX_BYTES];
-    size_t len;
-    i = new_node(p, P_ATOM, at);
-    rc = otpc__lex_atom(lx, text, &len);
-  } else if (otpc__lex_number_start(ch)) {
-    otpc__num_t num;
-    i = new_node(p, P_INT, at);
-    if ((rc = otpc__lex_number(lx, &num)) == 0) {
-      pnode_t *n = node(p, i);
-      n->neg = (unsigned char)num.neg;
-      n->big = (unsigned char)num.big;
-      if (num.is_float) {
-        n->kind = P_FLOAT;
-        n->v.f = num.f;
-      } else {
-        n->v.mag = num.mag;
-      }
-    }
-  } else if (ch == '~') {
-    char d = s[at + 1];
-    if (p->in_key)
-      return bad(p, at, "a capture in a map key (keys must be literals)");
-    if (d == 0 || strchr("ailIUfbsprPt", d) == NULL)
-      return bad(p, at + 1,
-                 d != 0 && strchr("ANB", d) != NULL
-                     ? "a builder directive that is not a capture"
-                     : "unknown capture (one of ~a ~i ~l ~I ~U ~f ~b ~s ~p "
-                       "~r ~P ~t)");
-    i = new_node(p, P_CAP, at);
-    node(p, i)->cap = d;
-    lx->pos += 2;
-  } else if (ch == '_') {
-    if (p->in_key)
-      return bad(p, at, "_ in a map key (keys must be literals)");
-    i = new_node(p, P_WILD, at);
-    while (otpc__lex_is_name(s[lx->pos]))
-      lx->pos++;
-  } else if (ch >= 'A' && ch <= 'Z') {
-    return bad(p, at, "a variable (use _ or a ~ capture)");
-  } else if (ch == '<') {
-    lx->pos++;
-    return otpc__lex_expected(lx, "'<' (a binary starts with '<<')");
-  } else {
-    return otpc__lex_expected(lx, "a term");
-  }
-  if (rc < 0)
-    return rc;
-  pnode_t *n = node(p, i);
-  n->len = lx->pos - at;
-  n->size = 1;
-  return 0;
-}
 
 /* ------------------------------------------------------------- matching */
 
@@ -569,7 +325,7 @@ static int int_equal(const mctx_t *c, const pnode_t *n, otpc_term_t t,
    * simpler than a fixed-size conversion. */
   if (tneg != n->neg || iv.n <= 8)
     return 0;
-  otpc__lex_t lx = relex(c->pat, n);
+  otpc__lex_t lx = otpc__pattern_relex(c->pat, n);
   otpc__num_t num;
   otpc_buf_t mag;
   otpc_buf_init(&mag);
@@ -587,7 +343,7 @@ static int match_atom(mctx_t *c, size_t i, const subj_t *s) {
   size_t glen;
   if (otpc_term_type(s->t) == OTPC_T_ATOM &&
       otpc_term_atom_text(s->t, got, sizeof got, &glen) == 0) {
-    size_t wlen = atom_text(c->pat, &c->nodes[i], want);
+    size_t wlen = otpc__pattern_atom(c->pat, &c->nodes[i], want);
     if (wlen == glen && memcmp(want, got, glen) == 0)
       return 0;
   }
@@ -601,7 +357,7 @@ static int match_string(mctx_t *c, size_t i, const subj_t *s) {
     it = s->it;
   else if (otpc_term_list(s->t, &it, &n) != 0)
     return expect_src(c, i, s);
-  otpc__lex_t lx = relex(c->pat, &c->nodes[i]);
+  otpc__lex_t lx = otpc__pattern_relex(c->pat, &c->nodes[i]);
   uint32_t cp;
   int numeric;
   lx.pos++;
@@ -622,7 +378,7 @@ static int match_binary(mctx_t *c, size_t i, const subj_t *s) {
   const uint8_t *p;
   size_t len, k = 0;
   if (otpc_term_binary(s->t, &p, &len) == 0) {
-    otpc__lex_t lx = relex(c->pat, &c->nodes[i]);
+    otpc__lex_t lx = otpc__pattern_relex(c->pat, &c->nodes[i]);
     otpc__lex_bin_t b;
     uint8_t byte;
     int more;
@@ -984,37 +740,15 @@ int otpc_term_vmatch(otpc_term_t t, otpc_err_t *err, const char *pattern,
   if (pattern == NULL || t.p == NULL || t.len == 0)
     return otpc__err(err, OTPC_EINVAL, 0, "%s is NULL",
                      pattern == NULL ? "the pattern" : "the term");
-  pnode_t stack[STACK_NODES];
-  parser_t p;
-  memset(&p, 0, sizeof p);
-  p.lx.s = pattern;
-  p.lx.err = err;
-  p.lx.pattern = 1;
-  p.nodes = stack;
-  p.cap = STACK_NODES;
-  int rc = parse_value(&p);
-  if (rc == 0) {
-    otpc__lex_skip_ws(&p.lx);
-    if (pattern[p.lx.pos] != 0)
-      rc = otpc__lex_expected(&p.lx, "the end of the pattern after the term");
-  }
-  if (rc == 0 && p.count > STACK_NODES) {
-    /* Large patterns: parse again into heap nodes, now counted. */
-    size_t count = p.count;
-    p.nodes = malloc(count * sizeof *p.nodes);
-    if (p.nodes == NULL)
-      return otpc__err(err, OTPC_ENOMEM, 0, "out of memory for the pattern");
-    p.cap = count;
-    p.count = 0;
-    p.lx.pos = 0;
-    rc = parse_value(&p);
-  }
+  pnode_t stack[OTPC__PATTERN_STACK_NODES], *nodes;
+  int rc = otpc__pattern_parse(pattern, err, stack, OTPC__PATTERN_STACK_NODES,
+                               &nodes);
   if (rc == 0) {
     mctx_t m;
     va_list aq;
     va_copy(aq, ap);
     m.pat = pattern;
-    m.nodes = p.nodes;
+    m.nodes = nodes;
     m.ap = &aq;
     m.err = err;
     m.exact = 0;
@@ -1028,8 +762,8 @@ int otpc_term_vmatch(otpc_term_t t, otpc_err_t *err, const char *pattern,
       err->msg[0] = 0;
     }
   }
-  if (p.nodes != stack)
-    free(p.nodes);
+  if (nodes != stack)
+    free(nodes);
   return rc;
 }
 
