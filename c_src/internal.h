@@ -101,6 +101,9 @@ int otpc__big_to_dec(int neg, const uint8_t *mag, size_t n, otpc_buf_t *out);
  * elements and the tail of a STRING_EXT list (term_decode.c). */
 otpc_term_t otpc__small_int_view(uint8_t value);
 otpc_term_t otpc__nil_view(void);
+/* The type of the terms a tag starts (STRING_EXT is a list, even empty);
+ * 0 for a tag no validated term has. */
+otpc_type_t otpc__tag_type(uint8_t tag);
 /* The end of the validated term that starts at p (iterative). */
 const uint8_t *otpc__term_skip(const uint8_t *p);
 /* The name of an external format tag ("SMALL_TUPLE_EXT"), for messages. */
@@ -187,6 +190,8 @@ int otpc__lex_expected(otpc__lex_t *lx, const char *fmt, ...)
 #endif
     ;
 void otpc__lex_skip_ws(otpc__lex_t *lx);
+/* After an element: 1 past a ',', 0 past `close`, else "expected <what>". */
+int otpc__lex_sep(otpc__lex_t *lx, char close, const char *what);
 /* Enters a container at lx->pos: OTPC_ELIMIT past
  * OTPC_TERM_FORMAT_MAX_DEPTH. The caller decrements lx->depth on leaving. */
 int otpc__lex_enter(otpc__lex_t *lx);

@@ -28,6 +28,8 @@ static int put_node(otpc_buf_t *out, otpc_atom_t node) {
 }
 
 static int put_pid(otpc_buf_t *out, const otpc_pid_t *pid) {
+  if (pid == NULL)
+    return OTPC_EINVAL;
   int rc = otpc__emit8(out, OTPC_TAG_NEW_PID);
   if (rc == 0)
     rc = put_node(out, pid->node);
@@ -41,6 +43,8 @@ static int put_pid(otpc_buf_t *out, const otpc_pid_t *pid) {
 }
 
 static int put_port(otpc_buf_t *out, const otpc_port_t *port) {
+  if (port == NULL)
+    return OTPC_EINVAL;
   int rc = otpc__emit_port_tag(out, port->id);
   if (rc == 0)
     rc = put_node(out, port->node);
@@ -48,7 +52,7 @@ static int put_port(otpc_buf_t *out, const otpc_port_t *port) {
 }
 
 static int put_ref(otpc_buf_t *out, const otpc_ref_t *ref) {
-  if (ref->len < 1 || ref->len > OTPC_REF_MAX_WORDS)
+  if (ref == NULL || ref->len < 1 || ref->len > OTPC_REF_MAX_WORDS)
     return OTPC_EINVAL;
   uint8_t h[3] = {OTPC_TAG_NEWER_REFERENCE, 0, (uint8_t)ref->len};
   int rc = otpc_buf_append(out, h, 3);
@@ -186,16 +190,11 @@ static int parse_tuple(bctx_t *c) {
       if (rc < 0)
         return rc;
       n++;
-      otpc__lex_skip_ws(&c->lx);
-      if (c->lx.s[c->lx.pos] == ',') {
-        c->lx.pos++;
-        continue;
-      }
-      if (c->lx.s[c->lx.pos] == '}') {
-        c->lx.pos++;
+      if ((rc = otpc__lex_sep(&c->lx, '}', "',' or '}' in a tuple")) <= 0) {
+        if (rc < 0)
+          return rc;
         break;
       }
-      return expected(c, "',' or '}' in a tuple");
     }
   }
   if (n > UINT32_MAX)
@@ -340,17 +339,11 @@ static int parse_map(bctx_t *c) {
         (rc = parse_term(c)) < 0)
       goto done;
     n++;
-    otpc__lex_skip_ws(&c->lx);
-    if (c->lx.s[c->lx.pos] == ',') {
-      c->lx.pos++;
-      continue;
-    }
-    if (c->lx.s[c->lx.pos] == '}') {
-      c->lx.pos++;
+    if ((rc = otpc__lex_sep(&c->lx, '}', "',' or '}' in a map")) <= 0) {
+      if (rc < 0)
+        goto done;
       break;
     }
-    rc = expected(c, "',' or '}' in a map");
-    goto done;
   }
 finish:
   rc = otpc__map_finish(out, start, (const size_t *)offs.data, n, 1);
@@ -365,6 +358,7 @@ static int parse_directive(bctx_t *c) {
   size_t at = c->lx.pos;
   char d = c->lx.s[c->lx.pos + 1];
   otpc_buf_t *out = c->out;
+  const char *what = NULL; /* what an OTPC_EINVAL from an emitter means */
   int rc;
   c->lx.pos += 2;
   switch (d) {
@@ -396,8 +390,7 @@ static int parse_directive(bctx_t *c) {
     if (rc == 0)
       rc = otpc__emit_big(out, neg, mag.data, mag.len);
     otpc_buf_free(&mag);
-    if (rc == OTPC_EINVAL)
-      return bad_arg(c, at, "~N needs decimal digits with an optional sign");
+    what = "~N needs decimal digits with an optional sign";
     break;
   }
   case 'f': {
@@ -424,27 +417,19 @@ static int parse_directive(bctx_t *c) {
     rc = otpc__emit_bits(out, p, d == 'b' ? n * 8 : n);
     break;
   }
-  case 'p': {
-    const otpc_pid_t *p = va_arg(c->ap, const otpc_pid_t *);
-    rc = p == NULL ? OTPC_EINVAL : put_pid(out, p);
-    if (rc == OTPC_EINVAL)
-      return bad_arg(c, at, "~p got NULL or a pid with an invalid node");
+  /* An invalid argument is EINVAL from the emitter, worded here. */
+  case 'p':
+    rc = put_pid(out, va_arg(c->ap, const otpc_pid_t *));
+    what = "~p got NULL or a pid with an invalid node";
     break;
-  }
-  case 'r': {
-    const otpc_ref_t *r = va_arg(c->ap, const otpc_ref_t *);
-    rc = r == NULL ? OTPC_EINVAL : put_ref(out, r);
-    if (rc == OTPC_EINVAL)
-      return bad_arg(c, at, "~r got NULL, a bad node or a word count not 1..5");
+  case 'r':
+    rc = put_ref(out, va_arg(c->ap, const otpc_ref_t *));
+    what = "~r got NULL, a bad node or a word count not 1..5";
     break;
-  }
-  case 'P': {
-    const otpc_port_t *p = va_arg(c->ap, const otpc_port_t *);
-    rc = p == NULL ? OTPC_EINVAL : put_port(out, p);
-    if (rc == OTPC_EINVAL)
-      return bad_arg(c, at, "~P got NULL or a port with an invalid node");
+  case 'P':
+    rc = put_port(out, va_arg(c->ap, const otpc_port_t *));
+    what = "~P got NULL or a port with an invalid node";
     break;
-  }
   case 't': {
     const otpc_term_t *t = va_arg(c->ap, const otpc_term_t *);
     if (t == NULL || t->p == NULL || t->len == 0)
@@ -456,6 +441,8 @@ static int parse_directive(bctx_t *c) {
     c->lx.pos = at + 1;
     return expected(c, "a directive letter (a A i l I U N f s b B p r P t)");
   }
+  if (rc == OTPC_EINVAL && what != NULL)
+    return bad_arg(c, at, what);
   return rc < 0 ? oom(c, rc) : 0;
 }
 

@@ -34,46 +34,10 @@
 
 /* ------------------------------------------------------------ raw reading */
 
-/* SMALL_INTEGER v for every byte v: the elements of a STRING_EXT. */
-#define SI1(n) OTPC_TAG_SMALL_INTEGER, (n)
-#define SI4(n) SI1(n), SI1((n) + 1), SI1((n) + 2), SI1((n) + 3)
-#define SI16(n) SI4(n), SI4((n) + 4), SI4((n) + 8), SI4((n) + 12)
-#define SI64(n) SI16(n), SI16((n) + 16), SI16((n) + 32), SI16((n) + 48)
-static const uint8_t small_ints[512] = {SI64(0), SI64(64), SI64(128),
-                                        SI64(192)};
-static const uint8_t nil_term[1] = {OTPC_TAG_NIL};
-
+/* The type by tag alone: an empty STRING_EXT stays a list here, which the
+ * list walk below handles. */
 static int type_of(const uint8_t *p) {
-  switch (p[0]) {
-  case OTPC_TAG_SMALL_INTEGER:
-  case OTPC_TAG_INTEGER:
-  case OTPC_TAG_SMALL_BIG:
-  case OTPC_TAG_LARGE_BIG: return OTPC_T_INTEGER;
-  case OTPC_TAG_NEW_FLOAT:
-  case OTPC_TAG_FLOAT: return OTPC_T_FLOAT;
-  case OTPC_TAG_ATOM:
-  case OTPC_TAG_SMALL_ATOM:
-  case OTPC_TAG_ATOM_UTF8:
-  case OTPC_TAG_SMALL_ATOM_UTF8: return OTPC_T_ATOM;
-  case OTPC_TAG_REFERENCE:
-  case OTPC_TAG_NEW_REFERENCE:
-  case OTPC_TAG_NEWER_REFERENCE: return OTPC_T_REF;
-  case OTPC_TAG_NEW_FUN:
-  case OTPC_TAG_EXPORT:
-  case OTPC_TAG_FUN: return OTPC_T_FUN;
-  case OTPC_TAG_PORT:
-  case OTPC_TAG_NEW_PORT:
-  case OTPC_TAG_V4_PORT: return OTPC_T_PORT;
-  case OTPC_TAG_PID:
-  case OTPC_TAG_NEW_PID: return OTPC_T_PID;
-  case OTPC_TAG_SMALL_TUPLE:
-  case OTPC_TAG_LARGE_TUPLE: return OTPC_T_TUPLE;
-  case OTPC_TAG_MAP: return OTPC_T_MAP;
-  case OTPC_TAG_NIL: return OTPC_T_NIL;
-  case OTPC_TAG_STRING:
-  case OTPC_TAG_LIST: return OTPC_T_LIST;
-  default: return OTPC_T_BITSTRING;
-  }
+  return (int)otpc__tag_type(p[0]);
 }
 
 typedef struct atomv {
@@ -83,10 +47,7 @@ typedef struct atomv {
 } atomv_t;
 
 static const uint8_t *read_atom(const uint8_t *p, atomv_t *a) {
-  int big = p[0] == OTPC_TAG_ATOM || p[0] == OTPC_TAG_ATOM_UTF8;
-  a->latin1 = p[0] == OTPC_TAG_ATOM || p[0] == OTPC_TAG_SMALL_ATOM;
-  a->n = big ? otpc__get16(p + 1) : p[1];
-  a->s = p + (big ? 3 : 2);
+  a->latin1 = otpc__atom_bytes(p, &a->s, &a->n); /* validated: an atom */
   return a->s + a->n;
 }
 
@@ -411,7 +372,7 @@ static int lcur_next(lcur_t *c, const uint8_t **head, int *from_string) {
     *from_string = c->string;
     if (c->left > 0) {
       if (c->string) {
-        *head = small_ints + 2 * *c->p;
+        *head = otpc__small_int_view(*c->p).p;
         c->p++;
       } else {
         *head = c->p; /* the caller moves p past the element */
@@ -421,7 +382,7 @@ static int lcur_next(lcur_t *c, const uint8_t **head, int *from_string) {
     }
     if (c->string) {
       c->string = 0;
-      *head = nil_term;
+      *head = otpc__nil_view().p;
       return 0;
     }
     if (c->p[0] == OTPC_TAG_LIST) {
@@ -826,6 +787,7 @@ static int frame_step(frame_t *f, int first, int r, const uint8_t *ea,
    * views of static storage, so the ends reported are the cursors'. */
   f->in_tail = 1;
   *x = ha, *y = hb;
+  const uint8_t *nil_term = otpc__nil_view().p; /* ends of strings */
   if (ha == nil_term || hb == nil_term) {
     if (ha == nil_term && hb == nil_term) {
       *res = 0;

@@ -682,10 +682,8 @@ otpc_term_t otpc__nil_view(void) {
   return t;
 }
 
-otpc_type_t otpc_term_type(otpc_term_t t) {
-  if (t.p == NULL || t.len == 0)
-    return (otpc_type_t)0;
-  switch (t.p[0]) {
+otpc_type_t otpc__tag_type(uint8_t tag) {
+  switch (tag) {
   case OTPC_TAG_SMALL_INTEGER:
   case OTPC_TAG_INTEGER:
   case OTPC_TAG_SMALL_BIG:
@@ -700,7 +698,8 @@ otpc_type_t otpc_term_type(otpc_term_t t) {
   case OTPC_TAG_NEW_REFERENCE:
   case OTPC_TAG_REFERENCE: return OTPC_T_REF;
   case OTPC_TAG_NEW_FUN:
-  case OTPC_TAG_EXPORT: return OTPC_T_FUN;
+  case OTPC_TAG_EXPORT:
+  case OTPC_TAG_FUN: return OTPC_T_FUN;
   case OTPC_TAG_NEW_PORT:
   case OTPC_TAG_V4_PORT:
   case OTPC_TAG_PORT: return OTPC_T_PORT;
@@ -710,14 +709,21 @@ otpc_type_t otpc_term_type(otpc_term_t t) {
   case OTPC_TAG_LARGE_TUPLE: return OTPC_T_TUPLE;
   case OTPC_TAG_MAP: return OTPC_T_MAP;
   case OTPC_TAG_NIL: return OTPC_T_NIL;
-  /* An empty STRING_EXT is [] (OTP never writes one, others may). */
   case OTPC_TAG_STRING:
-    return otpc__get16(t.p + 1) == 0 ? OTPC_T_NIL : OTPC_T_LIST;
   case OTPC_TAG_LIST: return OTPC_T_LIST;
   case OTPC_TAG_BINARY:
   case OTPC_TAG_BIT_BINARY: return OTPC_T_BITSTRING;
   default: return (otpc_type_t)0;
   }
+}
+
+otpc_type_t otpc_term_type(otpc_term_t t) {
+  if (t.p == NULL || t.len == 0)
+    return (otpc_type_t)0;
+  /* An empty STRING_EXT is [] (OTP never writes one, others may). */
+  if (t.p[0] == OTPC_TAG_STRING && otpc__get16(t.p + 1) == 0)
+    return OTPC_T_NIL;
+  return otpc__tag_type(t.p[0]);
 }
 
 const char *otpc_type_name(otpc_type_t type) {

@@ -85,6 +85,15 @@ void otpc__lex_skip_ws(otpc__lex_t *lx) {
   }
 }
 
+int otpc__lex_sep(otpc__lex_t *lx, char close, const char *what) {
+  otpc__lex_skip_ws(lx);
+  char ch = lx->s[lx->pos];
+  if (ch != ',' && ch != close)
+    return otpc__lex_expected(lx, "%s", what);
+  lx->pos++;
+  return ch == ',';
+}
+
 int otpc__lex_enter(otpc__lex_t *lx) {
   if (lx->depth >= OTPC_TERM_FORMAT_MAX_DEPTH)
     return otpc__lex_fail(lx, OTPC_ELIMIT, lx->pos, "nesting deeper than %u",

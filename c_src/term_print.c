@@ -151,21 +151,8 @@ typedef struct atom_view {
 } atom_view_t;
 
 static const uint8_t *atom_at(const uint8_t *p, atom_view_t *a) {
-  switch (p[0]) {
-  case OTPC_TAG_ATOM:
-  case OTPC_TAG_ATOM_UTF8:
-    a->n = otpc__get16(p + 1);
-    a->s = p + 3;
-    break;
-  case OTPC_TAG_SMALL_ATOM:
-  case OTPC_TAG_SMALL_ATOM_UTF8:
-    a->n = p[1];
-    a->s = p + 2;
-    break;
-  default: return NULL;
-  }
-  a->latin1 = p[0] == OTPC_TAG_ATOM || p[0] == OTPC_TAG_SMALL_ATOM;
-  return a->s + a->n;
+  a->latin1 = otpc__atom_bytes(p, &a->s, &a->n);
+  return a->latin1 < 0 ? NULL : a->s + a->n;
 }
 
 /* The next character of an atom's text; invalid UTF-8 (which the validator
