@@ -14,11 +14,6 @@
 #include "otpc/atom.h"
 #include "otpc/term.h"
 
-/* Used only if term_compare.c is not linked (map_get needs it). */
-__attribute__((weak)) int otpc_term_equal(otpc_term_t a, otpc_term_t b) {
-  return a.len == b.len && memcmp(a.p, b.p, a.len) == 0;
-}
-
 static void test_intern_lookup(void **state) {
   (void)state;
   otpc_atom_t a, b, c;

@@ -16,6 +16,7 @@
 #include <cmocka.h>
 
 #include "otpc/term.h"
+#include "test_util.h"
 
 struct lit_case {
   const char *fmt;
@@ -423,30 +424,12 @@ static void test_argument_errors(void **state) {
   assert_int_equal(otpc_term_build(NULL, &err, "ok"), OTPC_EINVAL);
 }
 
-struct enc_case {
-  const uint8_t *in;
-  size_t in_len;
-  const uint8_t *out;
-  size_t out_len;
-};
-struct cmp_case {
-  const uint8_t *v2;
-  size_t v2_len;
-  const uint8_t *v1;
-  size_t v1_len;
-  const char *cmp, *exact;
-};
 #include "term_compare_fixtures.h"
 
 static void check_encode(const uint8_t *in, size_t n, const uint8_t *exp,
                          size_t en) {
-  otpc_buf_t ext = {0}, out = {0};
-  otpc_term_t t;
-  otpc_err_t err = {0};
-  otpc_term_put_version(&ext);
-  otpc_buf_append(&ext, in, n);
-  if (otpc_term_from_ext(ext.data, ext.len, &t, &err) != 0)
-    fail_msg("fixture does not validate: %s", err.msg);
+  otpc_buf_t ext, out = {0};
+  otpc_term_t t = test_term_raw(&ext, in, n);
   assert_int_equal(otpc_buf_append(&out, "ab", 2), 0);
   assert_int_equal(otpc_term_encode(&out, t), 0);
   if (out.len != en + 2 || memcmp(out.data + 2, exp, en) != 0) {

@@ -13,20 +13,8 @@
 #include <cmocka.h>
 
 #include "otpc/term.h"
+#include "test_util.h"
 
-struct cmp_case {
-  const uint8_t *v2;
-  size_t v2_len;
-  const uint8_t *v1;
-  size_t v1_len;
-  const char *cmp, *exact;
-};
-struct enc_case {
-  const uint8_t *in;
-  size_t in_len;
-  const uint8_t *out;
-  size_t out_len;
-};
 #include "term_compare_fixtures.h"
 
 #define NCASES (sizeof cmp_cases / sizeof cmp_cases[0])
@@ -36,15 +24,7 @@ static otpc_buf_t bufs[2 * NCASES + 64];
 static size_t nbufs;
 
 static otpc_term_t view(const uint8_t *p, size_t n) {
-  otpc_buf_t *b = &bufs[nbufs++];
-  otpc_term_t t;
-  otpc_err_t err = {0};
-  otpc_buf_init(b);
-  otpc_term_put_version(b);
-  otpc_buf_append(b, p, n);
-  if (otpc_term_from_ext(b->data, b->len, &t, &err) != 0)
-    fail_msg("fixture does not validate: %s", err.msg);
-  return t;
+  return test_term_raw(&bufs[nbufs++], p, n);
 }
 
 static int teardown(void **state) {

@@ -26,6 +26,7 @@
 #include "internal.h"
 #include "otpc/msg.h"
 #include "otpc/term.h"
+#include "test_util.h"
 
 /* Record flags and kinds of other encodings (term_corpus.erl). */
 #define F_CANON 1u
@@ -634,8 +635,9 @@ static int sign(long v) {
   return (v > 0) - (v < 0);
 }
 
-static void test_compare_all_pairs(void **state) {
-  (void)state;
+/* Checks every ordered pair of decoded terms against what Erlang says. */
+static void all_pairs(const char *what,
+                      void (*check)(const rec_t *a, const rec_t *b)) {
   begin();
   size_t checked = 0;
   for (size_t i = 0; i < corpus.n; i++) {
@@ -647,64 +649,52 @@ static void test_compare_all_pairs(void **state) {
       if (!b->decoded)
         continue;
       checked++;
-      int want = sign((long)a->eq_class - (long)b->eq_class);
-      int got = otpc_term_compare(a->term, b->term);
-      if (got != want) {
-        report(a, "compare with term #%u %.*s: got %d, Erlang says %d",
-               b->index, (int)b->label_len, (const char *)b->label, got, want);
-      }
+      check(a, b);
     }
   }
-  end("ordered pairs (otpc_term_compare)", checked);
+  end(what, checked);
+}
+
+static void check_compare(const rec_t *a, const rec_t *b) {
+  int want = sign((long)a->eq_class - (long)b->eq_class);
+  int got = otpc_term_compare(a->term, b->term);
+  if (got != want)
+    report(a, "compare with term #%u %.*s: got %d, Erlang says %d", b->index,
+           (int)b->label_len, (const char *)b->label, got, want);
+}
+
+static void check_equal(const rec_t *a, const rec_t *b) {
+  int want = a->exact_class == b->exact_class;
+  int got = otpc_term_equal(a->term, b->term);
+  if (got != want)
+    report(a, "=:= term #%u %.*s: got %d, Erlang says %d", b->index,
+           (int)b->label_len, (const char *)b->label, got, want);
+}
+
+/* The map-key order: the order of two keys in a small map on the BEAM. */
+static void check_compare_exact(const rec_t *a, const rec_t *b) {
+  int want = sign((long)a->key_class - (long)b->key_class);
+  int got = sign(otpc_term_compare_exact(a->term, b->term));
+  if (got != want)
+    report(a,
+           "map-key order with term #%u %.*s: got %d, the BEAM's "
+           "maps say %d",
+           b->index, (int)b->label_len, (const char *)b->label, got, want);
+}
+
+static void test_compare_all_pairs(void **state) {
+  (void)state;
+  all_pairs("ordered pairs (otpc_term_compare)", check_compare);
 }
 
 static void test_equal_all_pairs(void **state) {
   (void)state;
-  begin();
-  size_t checked = 0;
-  for (size_t i = 0; i < corpus.n; i++) {
-    const rec_t *a = &corpus.recs[i];
-    if (!a->decoded)
-      continue;
-    for (size_t j = 0; j < corpus.n; j++) {
-      const rec_t *b = &corpus.recs[j];
-      if (!b->decoded)
-        continue;
-      checked++;
-      int want = a->exact_class == b->exact_class;
-      int got = otpc_term_equal(a->term, b->term);
-      if (got != want)
-        report(a, "=:= term #%u %.*s: got %d, Erlang says %d", b->index,
-               (int)b->label_len, (const char *)b->label, got, want);
-    }
-  }
-  end("ordered pairs (otpc_term_equal)", checked);
+  all_pairs("ordered pairs (otpc_term_equal)", check_equal);
 }
 
-/* The map-key order: the order of two keys in a small map on the BEAM. */
 static void test_compare_exact_all_pairs(void **state) {
   (void)state;
-  begin();
-  size_t checked = 0;
-  for (size_t i = 0; i < corpus.n; i++) {
-    const rec_t *a = &corpus.recs[i];
-    if (!a->decoded)
-      continue;
-    for (size_t j = 0; j < corpus.n; j++) {
-      const rec_t *b = &corpus.recs[j];
-      if (!b->decoded)
-        continue;
-      checked++;
-      int want = sign((long)a->key_class - (long)b->key_class);
-      int got = sign(otpc_term_compare_exact(a->term, b->term));
-      if (got != want)
-        report(a,
-               "map-key order with term #%u %.*s: got %d, the BEAM's "
-               "maps say %d",
-               b->index, (int)b->label_len, (const char *)b->label, got, want);
-    }
-  }
-  end("ordered pairs (otpc_term_compare_exact)", checked);
+  all_pairs("ordered pairs (otpc_term_compare_exact)", check_compare_exact);
 }
 
 static int by_term_then_index(const void *x, const void *y) {
@@ -743,7 +733,7 @@ static void test_sort_matches_lists_sort(void **state) {
 }
 
 static void view(const uint8_t *ext, size_t len, otpc_term_t *t) {
-  assert_int_equal(otpc_term_from_ext(ext, len, t, NULL), 0);
+  *t = test_term(ext, len);
 }
 
 /* The classic pair: 1 == 1.0 but not 1 =:= 1.0; and 0.0 =:= -0.0 on OTP 25

@@ -12,20 +12,10 @@
 #include "decode_fixtures.h"
 #include "internal.h"
 #include "otpc/term.h"
-
-/* map_get compares keys with otpc_term_equal (term_compare.c); this stand-in
- * is used only if that file is not linked, and the tests use canonical keys
- * for which byte equality is =:=. */
-__attribute__((weak)) int otpc_term_equal(otpc_term_t a, otpc_term_t b) {
-  return a.len == b.len && memcmp(a.p, b.p, a.len) == 0;
-}
+#include "test_util.h"
 
 static otpc_term_t decode(const uint8_t *b, size_t n) {
-  otpc_term_t t;
-  otpc_err_t err;
-  int rc = otpc_term_from_ext(b, n, &t, &err);
-  if (rc != 0)
-    fail_msg("fixture rejected: %s", err.msg);
+  otpc_term_t t = test_term(b, n);
   assert_ptr_equal(t.p, b + 1);
   assert_int_equal(t.len, n - 1);
   assert_ptr_equal(otpc__term_skip(t.p), b + n);

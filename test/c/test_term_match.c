@@ -12,6 +12,7 @@
 #include <cmocka.h>
 
 #include "otpc/term.h"
+#include "test_util.h"
 
 /* erl -noshell -eval 'io:format("~w~n",[term_to_binary(T)]),halt().' */
 static const uint8_t ok_42[] = {131, 104, 2, 100, 0, 2, 111, 107, 97, 42};
@@ -141,15 +142,7 @@ static const uint8_t l_abc_list_ext[] = {131, 108, 0,  0,  0,  3,  97,
 static const uint8_t l_hello_list_ext[] = {
     131, 108, 0, 0, 0, 5, 97, 104, 97, 233, 97, 108, 97, 108, 97, 111, 106};
 
-static otpc_term_t term_of(const uint8_t *ext, size_t len) {
-  otpc_term_t t = {NULL, 0};
-  otpc_err_t err;
-  int rc = otpc_term_from_ext(ext, len, &t, &err);
-  if (rc != 0)
-    fail_msg("bad test term: %d %s", rc, err.msg);
-  return t;
-}
-#define T(name) term_of(name, sizeof name)
+#define T(name) test_term(name, sizeof name)
 
 #define MATCH(t, ...)                                                          \
   do {                                                                         \
@@ -313,7 +306,8 @@ static void test_capture_string(void **state) {
   char buf[16];
   MATCH(T(s_abc), "~s", buf, sizeof buf);
   assert_string_equal(buf, "abc");
-  MATCH(term_of(l_abc_list_ext, sizeof l_abc_list_ext), "~s", buf, sizeof buf);
+  MATCH(test_term(l_abc_list_ext, sizeof l_abc_list_ext), "~s", buf,
+        sizeof buf);
   assert_string_equal(buf, "abc");
   MATCH(T(nil), "~s", buf, sizeof buf);
   assert_string_equal(buf, "");
@@ -461,7 +455,7 @@ static void test_literal_floats(void **state) {
 
 static void test_literal_strings(void **state) {
   (void)state;
-  otpc_term_t list_ext = term_of(l_abc_list_ext, sizeof l_abc_list_ext);
+  otpc_term_t list_ext = test_term(l_abc_list_ext, sizeof l_abc_list_ext);
   MATCH(T(s_abc), "\"abc\"");
   MATCH(list_ext, "\"abc\""); /* LIST_EXT and STRING_EXT alike */
   MATCH(T(s_abc), "[97, 98, 99]");
@@ -472,7 +466,8 @@ static void test_literal_strings(void **state) {
   MATCH(T(nil), "\"\"");
   MATCH(T(nil), "[]");
   MATCH(T(s_hello_l1), "\"h\xc3\xa9llo\"");
-  MATCH(term_of(l_hello_list_ext, sizeof l_hello_list_ext), "\"h\\x{e9}llo\"");
+  MATCH(test_term(l_hello_list_ext, sizeof l_hello_list_ext),
+        "\"h\\x{e9}llo\"");
   MATCH(T(s_nihon), "\"\xe6\x97\xa5\xe6\x9c\xac\"");
   MATCH(T(s_nihon), "[16#65e5, 26412]");
   MATCH(T(s_nl), "\"a\\nb\"");
@@ -568,7 +563,7 @@ static void test_tails(void **state) {
   /* The tail after all elements is a term: ~t may view it there. */
   MATCH(T(s_abc), "[$a | ~s]", buf, sizeof buf);
   assert_string_equal(buf, "bc");
-  MATCH(term_of(l_abc_list_ext, sizeof l_abc_list_ext), "[_, _ | ~s]", buf,
+  MATCH(test_term(l_abc_list_ext, sizeof l_abc_list_ext), "[_, _ | ~s]", buf,
         sizeof buf);
   assert_string_equal(buf, "c");
   MATCH(T(s_abc), "[_, _, _ | ~s]", buf, sizeof buf);
@@ -772,7 +767,7 @@ static void test_large_pattern(void **state) {
   ext[3] = 200;
   for (int i = 0; i < 200; i++)
     ext[4 + i] = (uint8_t)(i + 1);
-  otpc_term_t t = term_of(ext, sizeof ext);
+  otpc_term_t t = test_term(ext, sizeof ext);
   pat[k++] = '[';
   for (int i = 0; i < 200; i++)
     k += (size_t)snprintf(pat + k, sizeof pat - k, "%s%d", i ? "," : "",

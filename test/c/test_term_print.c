@@ -14,6 +14,7 @@
 #include <cmocka.h>
 
 #include "otpc/term.h"
+#include "test_util.h"
 
 typedef struct print_case {
   const char *name;
@@ -416,10 +417,7 @@ static void test_case(void **state) {
 }
 
 static void decode(const void *ext, size_t len, otpc_term_t *t) {
-  otpc_err_t err;
-  int rc = otpc_term_from_ext(ext, len, t, &err);
-  if (rc != 0)
-    fail_msg("decode failed: %s", err.msg);
+  *t = test_term(ext, len);
 }
 
 /* {a,"b"} is 7 characters. */

@@ -10,16 +10,6 @@
 #include "otpc/msg.h"
 #include "otpc/term.h"
 
-/* Stand-ins used only if term_build.c / term_compare.c are not linked. */
-__attribute__((weak)) int otpc_term_vbuild(otpc_buf_t *out, otpc_err_t *err,
-                                           const char *fmt, va_list ap) {
-  (void)out, (void)fmt, (void)ap;
-  return otpc__err(err, OTPC_ENOTSUP, 0, "no builder linked");
-}
-__attribute__((weak)) int otpc_term_equal(otpc_term_t a, otpc_term_t b) {
-  return a.len == b.len && memcmp(a.p, b.p, a.len) == 0;
-}
-
 static volatile unsigned sink;
 
 static void touch(const uint8_t *p, size_t n) {
