@@ -439,10 +439,18 @@ typedef struct walk {
   frame_t inline_f[16];
 } walk_t;
 
+/* The one abort left in the term layer, kept on purpose. The compare
+ * functions return an order (-1, 0, 1) and have no error channel, and the
+ * walk needs memory that no fixed bound covers: a frame per level of
+ * nesting (up to OTPC_TERM_MAX_DEPTH = 100000 in a valid term) and, per map
+ * compared, its keys sorted. A fallback without memory would be quadratic
+ * or recursive, and returning some order instead would silently corrupt
+ * callers (map key sorting, =:=), which is worse than stopping. Only the
+ * first 16 frames are inline; deeper terms and maps allocate. Removing the
+ * abort needs an API change: an int-returning variant such as
+ * otpc_term_cmp(a, b, &order) that can report OTPC_ENOMEM. */
 static void *xmalloc(size_t n) {
   void *p = malloc(n);
-  /* compare has no error channel: running out of memory in the middle of a
-   * comparison would make any answer a lie. */
   if (p == NULL && n > 0)
     abort();
   return p;
