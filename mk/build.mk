@@ -37,7 +37,10 @@ TOOL_SRCS := $(wildcard c_src/tools/*.c cnode/tools/*.c)
 TOOLS := $(addprefix $(BUILD)/bin/,$(basename $(notdir $(TOOL_SRCS))))
 
 TEST_SRCS := $(wildcard test/c/test_*.c)
-TESTS := $(TEST_SRCS:test/c/%.c=$(BUILD)/test/%)
+# probe_*.c: helper programs that Common Test suites drive (not run alone).
+PROBE_SRCS := $(wildcard test/c/probe_*.c)
+TESTS := $(TEST_SRCS:test/c/%.c=$(BUILD)/test/%) \
+         $(PROBE_SRCS:test/c/%.c=$(BUILD)/test/%)
 
 FUZZ_SRCS := $(wildcard test/fuzz/fuzz_*.c)
 FUZZERS := $(FUZZ_SRCS:test/fuzz/%.c=$(BUILD)/fuzz/%)
