@@ -364,12 +364,13 @@ void otpc__proc_exit(otpc_proc_t *p, bool free_it) {
   p->flags |= OTPC__PF_EXITING;
   /* Relaxed: an introspection snapshot. */
   atomic_store_explicit(&p->i_status, OTPC_PROC_EXITING, memory_order_relaxed);
-  if (p->thr == NULL && p->cls != NULL && p->cls->terminate != NULL &&
-      (p->flags & OTPC__PF_INIT))
-    run_terminate(p);
+  /* The report first: terminate may tell others, who then expect it. */
   if ((p->flags & OTPC__PF_OWN_EXIT) &&
       !is_quiet_reason(p->rt, otpc_msg_term(p->exit_reason)))
     crash_report(p);
+  if (p->thr == NULL && p->cls != NULL && p->cls->terminate != NULL &&
+      (p->flags & OTPC__PF_INIT))
+    run_terminate(p);
   otpc__proc_finish(p);
   if (free_it)
     otpc__proc_free(p);
@@ -451,11 +452,11 @@ static void turn(otpc__sched_t *s, otpc_proc_t *p) {
     }
     (void)s;
     otpc__sig_t *expected = NULL;
-    /* Relaxed: the idle mark publishes nothing. The pusher that replaces
-     * it only hands p back to this same home scheduler, through the run
-     * queue, which orders everything. */
+    /* Release on success: the pusher that replaces IDLE (acquiring)
+     * takes over p's scheduling fields (rq_next) from us. Relaxed on
+     * failure: new signals came; we loop and take them with acquire. */
     if (atomic_compare_exchange_strong_explicit(
-            &p->inbox, &expected, OTPC__INBOX_IDLE, memory_order_relaxed,
+            &p->inbox, &expected, OTPC__INBOX_IDLE, memory_order_release,
             memory_order_relaxed)) {
       atomic_store_explicit(&p->i_status, OTPC_PROC_WAITING,
                             memory_order_relaxed);

@@ -67,11 +67,13 @@ bool otpc__inbox_push(otpc_proc_t *p, otpc__sig_t *s) {
   otpc__sig_t *old = atomic_load_explicit(&p->inbox, memory_order_relaxed);
   do {
     s->next = old == OTPC__INBOX_IDLE ? NULL : old;
-    /* Release on success: the signal's contents (and the message bytes the
-     * sender wrote) are visible to the owner's acquiring take. Relaxed on
-     * failure: we only retry. */
+    /* Acq_rel on success. Release: the signal's contents (and the message
+     * bytes the sender wrote) are visible to the owner's acquiring take.
+     * Acquire: when we replace IDLE we take over p's scheduling, and must
+     * see the owner's last writes of it (rq_next), released by its idle
+     * CAS. Relaxed on failure: we only retry. */
   } while (!atomic_compare_exchange_weak_explicit(
-      &p->inbox, &old, s, memory_order_release, memory_order_relaxed));
+      &p->inbox, &old, s, memory_order_acq_rel, memory_order_relaxed));
   return old == OTPC__INBOX_IDLE;
 }
 
