@@ -38,8 +38,11 @@ static otpc__sig_t *unlink_at(otpc_proc_t *p, otpc__sig_t **pp) {
     p->mq_len--;
     /* Relaxed: introspection snapshots. */
     atomic_store_explicit(&p->i_mq_len, p->mq_len, memory_order_relaxed);
-    atomic_fetch_sub_explicit(&p->i_mq_bytes, otpc_msg_size(s->msg),
-                              memory_order_relaxed);
+    atomic_store_explicit(
+        &p->i_mq_bytes,
+        atomic_load_explicit(&p->i_mq_bytes, memory_order_relaxed) -
+            otpc_msg_size(s->msg),
+        memory_order_relaxed);
   }
   return s;
 }

@@ -67,6 +67,28 @@ static void drain_remote(otpc__sched_t *s) {
   }
 }
 
+/* Iterations of the spin before sleeping (a few tens of microseconds). */
+#define SPIN_ITERATIONS 2000
+
+static inline void cpu_relax(void) {
+#if defined(__x86_64__) || defined(__i386__)
+  __asm__ __volatile__("pause");
+#elif defined(__aarch64__)
+  __asm__ __volatile__("yield");
+#endif
+}
+
+static bool spin_for_work(otpc__sched_t *s) {
+  for (int i = 0; i < SPIN_ITERATIONS; i++) {
+    /* Relaxed: a hint; the drain's exchange acquires. */
+    if (atomic_load_explicit(&s->remote, memory_order_relaxed) != NULL ||
+        atomic_load_explicit(&s->stop, memory_order_relaxed))
+      return true;
+    cpu_relax();
+  }
+  return false;
+}
+
 static void on_async(uv_async_t *a) {
   otpc__timers_poll(a->data);
 }
@@ -91,6 +113,10 @@ static void sched_main(void *arg) {
       }
       continue;
     }
+    /* Spin a little before sleeping: a wake-up through the loop costs
+     * a syscall on each side, far more than a message round trip. */
+    if (spin_for_work(s))
+      continue;
     /* Seq_cst: see otpc__sched_push. */
     atomic_store_explicit(&s->sleeping, 1, memory_order_seq_cst);
     if (atomic_load_explicit(&s->remote, memory_order_seq_cst) != NULL) {
