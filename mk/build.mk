@@ -28,7 +28,8 @@ CFLAGS := -std=c11 -Wall -Wextra -Werror -g -O2 -fPIC $(SANFLAGS)
 LDFLAGS := $(SANFLAGS)
 LDLIBS := -L$(EI_DIR)/lib -lei -luv -lz -lnettle -lpthread -lm
 
-LIB_SRCS := $(wildcard c_src/*.c cnode/*/*.c)
+# Every module of the core and the C node; the tools are programs.
+LIB_SRCS := $(filter-out cnode/tools/%,$(wildcard c_src/*.c cnode/*/*.c))
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/obj/%.o)
 LIB_A := $(BUILD)/lib/libotpc.a
 LIB_SO := $(BUILD)/lib/libotpc.so
