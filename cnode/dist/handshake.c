@@ -237,16 +237,41 @@ void otpc__hs_free(otpc__hs_t *hs) {
 
 /* ------------------------------------------------------------ packets */
 
+/* The list of missing flags, cut at a flag boundary with ",...]" so that
+ * it fits `room` bytes: a peer missing most flags (seen live: a foreign
+ * client with few flags) would otherwise have the sentence cut mid-name by
+ * the size of otpc_err_t's message. The peer name in the sentence is cut
+ * at 100 bytes, so at least one flag always fits. */
+static void fit_names(otpc_buf_t *names, size_t room) {
+  if (names->data == NULL || names->len <= room || room < 6)
+    return;
+  char *s = (char *)names->data;
+  size_t cut = room - 5; /* leaves room for ",...]" */
+  while (cut > 1 && s[cut] != ',')
+    cut--;
+  if (cut > 1) {
+    memcpy(s + cut, ",...]", 6);
+    names->len = cut + 5;
+  }
+}
+
 static int check_flags(otpc__hs_t *hs, otpc_err_t *err, const char *who) {
   uint64_t missing = hs->required & ~hs->peer_flags;
   if (missing == 0)
     return 0;
   otpc_buf_t names = {0};
   otpc__dflags_names(&names, missing);
+  int nl = (int)(hs->peer_name_len > 100 ? 100 : hs->peer_name_len);
+  int head = snprintf(NULL, 0,
+                      "Connection attempt %s node %.*s rejected since it "
+                      "cannot handle .",
+                      who, nl, hs->peer_name);
+  if (head > 0 && (size_t)head < OTPC_ERR_MSG_SIZE - 1)
+    fit_names(&names, OTPC_ERR_MSG_SIZE - 1 - (size_t)head);
   int rc = fail(hs, err, OTPC_ENOTSUP,
                 "Connection attempt %s node %.*s rejected since it cannot "
                 "handle %s.",
-                who, (int)hs->peer_name_len, hs->peer_name,
+                who, nl, hs->peer_name,
                 names.data ? (const char *)names.data : "[]");
   otpc_buf_free(&names);
   return rc;

@@ -249,6 +249,52 @@ static void test_missing_flags(void **state) {
   otpc__hs_free(&hs);
 }
 
+/* A peer missing nearly every flag (seen live from a raw client with only
+ * EXTENDED_REFERENCES) gets a sentence cut at a flag boundary, still ending
+ * in "].", not one cut mid-name at the size of otpc_err_t's message. */
+static void test_missing_many_flags(void **state) {
+  (void)state;
+  otpc__hs_t hs;
+  otpc__hs_config_t cfg = {.role = OTPC__HS_ACCEPTOR,
+                           .name = "fakeacc@vm",
+                           .flags = FLAGS,
+                           .cookie = COOKIE};
+  otpc_err_t err;
+  assert_int_equal(otpc__hs_init(&hs, &cfg, NULL), 0);
+  uint8_t sn[sizeof beam_send_name];
+  memcpy(sn, beam_send_name, sizeof sn);
+  memset(sn + 3, 0, 8);
+  sn[10] = 0x04; /* EXTENDED_REFERENCES only */
+  assert_int_equal(feed(&hs, sn, sizeof sn, false, &err), OTPC_ENOTSUP);
+  const char *want = "Connection attempt from node hsbeam@vm rejected since "
+                     "it cannot handle [\"FUN_TAGS\",\"NEW_FUN_TAGS\",";
+  assert_memory_equal(err.msg, want, strlen(want));
+  size_t len = strlen(err.msg);
+  assert_true(len < sizeof err.msg - 1);
+  assert_string_equal(err.msg + len - 7, "\",...].");
+  assert_memory_equal(hs.out.data, "\0\14snot_allowed", 14);
+  otpc__hs_free(&hs);
+
+  /* A long peer name is cut at 100 bytes; the list still ends ",...].". */
+  assert_int_equal(otpc__hs_init(&hs, &cfg, NULL), 0);
+  uint8_t big[2 + 15 + 250];
+  size_t nlen = 250;
+  big[0] = (uint8_t)((15 + nlen) >> 8);
+  big[1] = (uint8_t)(15 + nlen);
+  memcpy(big + 2, sn + 2, 13);
+  big[15] = 0;
+  big[16] = (uint8_t)nlen;
+  memset(big + 17, 'a', nlen);
+  memcpy(big + 17 + nlen - 3, "@vm", 3);
+  assert_int_equal(feed(&hs, big, sizeof big, false, &err), OTPC_ENOTSUP);
+  len = strlen(err.msg);
+  assert_true(len < sizeof err.msg - 1);
+  assert_string_equal(err.msg + len - 7, "\",...].");
+  assert_non_null(strstr(err.msg, "node aaaaaaaaaa"));
+  assert_null(strstr(err.msg, "@vm"));
+  otpc__hs_free(&hs);
+}
+
 static void test_bad_names_and_v5(void **state) {
   (void)state;
   otpc__hs_t hs;
@@ -476,6 +522,7 @@ int main(void) {
       cmocka_unit_test(test_wrong_cookie),
       cmocka_unit_test(test_challenge_name_mismatch),
       cmocka_unit_test(test_missing_flags),
+      cmocka_unit_test(test_missing_many_flags),
       cmocka_unit_test(test_bad_names_and_v5),
       cmocka_unit_test(test_statuses),
       cmocka_unit_test(test_pair),
