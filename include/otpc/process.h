@@ -152,11 +152,19 @@ int otpc_make_ref(otpc_rt_t *rt, otpc_ref_t *out);
 
 /* ------------------------------------------------- links and monitors */
 
+/* link/1. As on OTP 25: a link to a dead local pid gives a trapping
+ * caller {'EXIT', Pid, noproc} and returns 0; for a caller not trapping
+ * exits it returns OTPC_ENOTFOUND (Erlang raises noproc there). A link to a
+ * pid of an unreachable node succeeds, then breaks with noconnection. */
 int otpc_link(otpc_proc_t *self, otpc_pid_t pid);
+/* unlink/1: after it returns, no exit signal of that link reaches the
+ * caller (an {'EXIT', ...} already queued as a message stays). */
 int otpc_unlink(otpc_proc_t *self, otpc_pid_t pid);
 /* Sets trap_exit; returns the previous value. */
 bool otpc_trap_exit(otpc_proc_t *self, bool on);
-/* exit(Pid, Reason): an exit signal with any reason, `kill` included. */
+/* exit(Pid, Reason): an exit signal with any reason, `kill` included. To
+ * the caller itself it acts at once, as on the BEAM: kill, or any reason
+ * when not trapping (normal included), ends the caller without returning. */
 int otpc_exit_signal(otpc_proc_t *self, otpc_pid_t to, otpc_term_t reason);
 int otpc_rt_exit_signal(otpc_rt_t *rt, otpc_pid_t to, otpc_term_t reason);
 int otpc_monitor(otpc_proc_t *self, otpc_pid_t pid, otpc_ref_t *ref);
@@ -195,7 +203,8 @@ int otpc_cancel_timer(otpc_rt_t *rt, const otpc_ref_t *tref, uint64_t *left_ms);
  * It is an ordinary process to the others: it can be sent to, linked to and
  * monitored, and it can link, monitor and trap exits through `self`. */
 int otpc_thread_attach(otpc_rt_t *rt, otpc_proc_t **self);
-/* Ends it with `reason` (normal, usually) and frees it. */
+/* Ends it with `reason` (normal, usually) and frees it. Detach attached
+ * thread processes before otpc_rt_stop (stop cannot wait for them). */
 void otpc_thread_detach(otpc_proc_t *self, otpc_term_t reason);
 /* Blocks until a message matching `match` (NULL: any) arrives or timeout_ms
  * (-1: forever) passes: 0 with *msg (the caller unrefs it) or
