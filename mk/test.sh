@@ -71,10 +71,10 @@ stage_fuzz() {
 stage_ct() {
   echo "== Common Test suites (real OTP nodes)"
   if BUILD="$BUILD" bash mk/ct.sh 2>&1 | tee "$log"; then rc=0; else rc=1; fi
-  line=$(grep -E 'TEST COMPLETE, [0-9]+ ok' "$log" | tail -n1)
-  p=$(sed -n 's/.*TEST COMPLETE, \([0-9]*\) ok.*/\1/p' <<<"$line")
-  f=$(sed -n 's/.*, \([0-9]*\) failed.*/\1/p' <<<"$line")
-  count "${p:-0}" "${f:-0}"
+  # One "TEST COMPLETE, N ok, M failed" line per suite: add them up.
+  p=$(sed -n 's/.*TEST COMPLETE, \([0-9]*\) ok.*/\1/p' "$log" | awk '{ s += $1 } END { print s + 0 }')
+  f=$(sed -n 's/.*TEST COMPLETE, .*, \([0-9]*\) failed.*/\1/p' "$log" | awk '{ s += $1 } END { print s + 0 }')
+  count "$p" "$f"
   if [[ $rc -ne 0 ]]; then
     [[ -z "$f" || "$f" == 0 ]] && count 0 1
     fail "ct"
