@@ -74,6 +74,7 @@ bool otpc__mon_add(otpc__montab_t *t, const otpc__mon_t *m) {
   if (mon_empty(&t->tab[i]))
     t->used++;
   t->tab[i] = *m;
+  t->tab[i].seq = t->next_seq++;
   t->n++;
   return true;
 }
@@ -257,11 +258,34 @@ void otpc__mon_on_signal(otpc_proc_t *p, otpc__csig_t *c) {
   otpc__sig_free(&c->h);
 }
 
+static int by_seq(const void *a, const void *b) {
+  const otpc__mon_t *x = *(otpc__mon_t *const *)a;
+  const otpc__mon_t *y = *(otpc__mon_t *const *)b;
+  /* Wrap-safe: live entries span far less than 2^31 creations. */
+  int32_t d = (int32_t)(x->seq - y->seq);
+  return (d > 0) - (d < 0);
+}
+
 void otpc__mon_exit(otpc_proc_t *p, otpc_msg_t *reason) {
   otpc__montab_t *t = &p->mons;
   otpc_pid_t me = otpc__pid_of(p);
-  for (uint32_t i = 0; i < t->cap; i++) {
-    otpc__mon_t *m = &t->tab[i];
+  if (t->n == 0)
+    return;
+  /* In the order the monitors were made, as on the BEAM: one watcher with
+   * two monitors on us sees its DOWNs in that order. */
+  otpc__mon_t *one[8];
+  otpc__mon_t **ord = t->n <= 8 ? one : malloc(t->n * sizeof *ord);
+  uint32_t k = 0;
+  if (ord != NULL) {
+    for (uint32_t i = 0; i < t->cap; i++)
+      if (mon_live(&t->tab[i]))
+        ord[k++] = &t->tab[i];
+    qsort(ord, k, sizeof *ord, by_seq);
+  }
+  /* Out of memory for the order: table order, still every monitor. */
+  uint32_t end = ord != NULL ? k : t->cap;
+  for (uint32_t i = 0; i < end; i++) {
+    otpc__mon_t *m = ord != NULL ? ord[i] : &t->tab[i];
     if (!mon_live(m))
       continue;
     otpc__csig_t *c;
@@ -275,7 +299,8 @@ void otpc__mon_exit(otpc_proc_t *p, otpc_msg_t *reason) {
     if (c == NULL)
       continue;
     c->ref = m->ref;
-    (void)otpc__deliver(p->rt, m->kind == OTPC__MON_TARGET ? m->pid : m->pid,
-                        &c->h);
+    (void)otpc__deliver(p->rt, m->pid, &c->h);
   }
+  if (ord != one)
+    free(ord);
 }

@@ -69,6 +69,7 @@ typedef struct otpc__mon {
   otpc_pid_t pid;   /* holder: the target; target: the holder */
   otpc_atom_t name; /* holder by name: the name (DOWN says {Name, Node}) */
   uint32_t kind;
+  uint32_t seq; /* order of creation in this table (DOWNs go out in it) */
 } otpc__mon_t;
 
 /* An open-addressing table of monitors keyed by reference: the monitors a
@@ -76,6 +77,7 @@ typedef struct otpc__mon {
 typedef struct otpc__montab {
   otpc__mon_t *tab;
   uint32_t n, used, cap;
+  uint32_t next_seq;
 } otpc__montab_t;
 
 /* ------------------------------------------------------------ processes */
@@ -173,6 +175,10 @@ struct otpc__sched {
   /* Set while the thread may block in uv_run; see otpc__sched_push. */
   atomic_int sleeping;
   atomic_int stop;
+  /* Thread-private: the thread is inside uv_run, so a process it makes
+   * runnable (a timer, an async request) must end the run before libuv
+   * blocks in its poll; see otpc__sched_push. */
+  bool in_uv;
   /* Recycled message signal nodes (thread-private). */
   otpc__sig_t *free_sigs;
   unsigned nfree;

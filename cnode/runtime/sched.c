@@ -26,6 +26,12 @@ void otpc__sched_push(otpc_proc_t *p) {
   atomic_store_explicit(&p->i_status, OTPC_PROC_RUNNABLE, memory_order_relaxed);
   if (s == otpc__tls_sched) {
     rq_append(s, p); /* our own queue: no atomics, no syscall */
+    /* From a loop callback (a timer firing for a process of ours): libuv
+     * (1.44) runs due timers before it polls, and would then block with
+     * the run queue non-empty. uv_stop makes that poll non-blocking and
+     * ends the run. */
+    if (s->in_uv)
+      uv_stop(&s->loop);
     return;
   }
   /* Relaxed first read: the CAS validates it. */
@@ -109,7 +115,9 @@ static void sched_main(void *arg) {
       otpc__proc_run(s, p);
       if (++since_poll >= POLL_EVERY) {
         since_poll = 0;
+        s->in_uv = true;
         uv_run(&s->loop, UV_RUN_NOWAIT);
+        s->in_uv = false;
       }
       continue;
     }
@@ -125,7 +133,9 @@ static void sched_main(void *arg) {
       atomic_store_explicit(&s->sleeping, 0, memory_order_relaxed);
       continue;
     }
+    s->in_uv = true;
     uv_run(&s->loop, UV_RUN_ONCE);
+    s->in_uv = false;
     atomic_store_explicit(&s->sleeping, 0, memory_order_relaxed);
     since_poll = 0;
   }

@@ -226,6 +226,21 @@ void otpc__wait_timer_stop(otpc_proc_t *p) {
 
 /* ------------------------------------------------------------ the API */
 
+/* True if `to` is a pid of this node whose process is gone. A timer to a
+ * pid is cancelled when its process exits (erlang:send_after/3), which is
+ * observable only through cancel_timer and the message never coming: both
+ * check here instead of every exit walking the timers. */
+static bool target_gone(otpc_rt_t *rt, otpc_pid_t to) {
+  uint64_t data;
+  if (!otpc__pid_local(rt, to, &data))
+    return false;
+  atomic_int *l = otpc__stripe(rt, data);
+  otpc__spin_lock(l);
+  bool gone = otpc__ptab_get_locked(rt, data) == NULL;
+  otpc__spin_unlock(l);
+  return gone;
+}
+
 int otpc_send_after(otpc_rt_t *rt, uint64_t ms, otpc_pid_t to, otpc_msg_t *msg,
                     otpc_ref_t *tref) {
   if (rt == NULL || msg == NULL)
@@ -281,6 +296,9 @@ int otpc_cancel_timer(otpc_rt_t *rt, const otpc_ref_t *tref,
     return OTPC_ENOTFOUND;
   }
   otpc__timer_t *t = *slot;
+  /* A timer whose target has exited was cancelled by that exit: cancel it
+   * for real now, but answer as for a timer that no longer exists. */
+  int rc = target_gone(rt, t->to) ? OTPC_ENOTFOUND : 0;
   uint64_t now = otpc__now_ms();
   uint64_t left = t->expiry_ms > now ? t->expiry_ms - now : 0;
   bool own = otpc__tls_sched == t->s && otpc__tw_pending(&t->e);
@@ -293,7 +311,7 @@ int otpc_cancel_timer(otpc_rt_t *rt, const otpc_ref_t *tref,
     otpc__tw_cancel(t->s->wheel, &t->e);
     timer_free(t);
   }
-  if (left_ms != NULL)
+  if (rc == 0 && left_ms != NULL)
     *left_ms = left;
-  return 0;
+  return rc;
 }

@@ -168,6 +168,29 @@ static void test_mutual_monitors_exit(void **state) {
     otpc_msg_unref(m);
 }
 
+/* Several monitors on one process: the DOWNs come in the order the
+ * monitors were made (the BEAM is consistent about it). */
+static void test_downs_in_creation_order(void **state) {
+  fx_t *f = *state;
+  otpc_pid_t a = tu_agent(f->rt, f->me, false);
+  enum { N = 24 };
+  otpc_ref_t r[N];
+  for (int i = 0; i < N; i++)
+    assert_int_equal(otpc_monitor(f->me, a, &r[i]), 0);
+  tu_send(f->me, a, tu_msg("{exit, twice}"));
+  char p[64];
+  for (int i = 0; i < N; i++) {
+    otpc_msg_t *m = tu_recv(f->me);
+    otpc_ref_t got;
+    assert_int_equal(otpc_term_match(otpc_msg_term(m), NULL,
+                                     "{'DOWN', ~r, process, _, twice}", &got),
+                     0);
+    otpc_msg_unref(m);
+    assert_true(memcmp(&got, &r[i], sizeof got) == 0);
+  }
+  (void)p;
+}
+
 int main(void) {
 #define T(n) cmocka_unit_test_setup_teardown(n, setup, teardown)
   const struct CMUnitTest tests[] = {
@@ -175,7 +198,7 @@ int main(void) {
       T(test_monitor_name),         T(test_demonitor_flush),
       T(test_demonitor_info),       T(test_monitor_self),
       T(test_demonitor_race),       T(test_spawn_monitor_opt),
-      T(test_mutual_monitors_exit),
+      T(test_mutual_monitors_exit), T(test_downs_in_creation_order),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -64,6 +64,12 @@ static void tp_handle(otpc_proc_t *self, void *state, otpc_msg_t *msg) {
     uint64_t left;
     int rc = otpc_cancel_timer(rt, &s->tref, &left);
     otpc_sendf(self, s->ctl, "{cancelled, ~i}", rc);
+  } else if (otpc_term_is_atom(t, "self0") == 1) {
+    otpc_msg_t *m = tu_msg("tick");
+    otpc_send_after(rt, 0, otpc_self(self), m, NULL);
+    otpc_msg_unref(m);
+  } else if (otpc_term_is_atom(t, "tick") == 1) {
+    otpc_sendf(self, s->ctl, "ticked");
   } else if (otpc_term_is_atom(t, "arm_long") == 1) {
     otpc_msg_t *m = tu_msg("never");
     otpc_send_after(rt, 600000, s->ctl, m, NULL);
@@ -94,12 +100,50 @@ static void test_from_process(void **state) {
   /* teardown stops the runtime with both timers pending (LSan checks). */
 }
 
+/* send_after(0, self()) on the process's own scheduler: the timer fires
+ * on the same thread, once the process has gone idle, and must wake it. */
+static void test_zero_to_self(void **state) {
+  fx_t *f = *state;
+  otpc_pid_t p;
+  assert_int_equal(otpc_rt_spawn(f->rt, &tp_class, &f->mepid, NULL, &p), 0);
+  for (int i = 0; i < 50; i++) {
+    tu_send(f->me, p, tu_msg("self0"));
+    tu_expect(f->me, "ticked");
+  }
+}
+
+/* A timer to a pid is cancelled when its process exits, or at once if the
+ * process is already gone: cancel_timer then finds nothing (OTP 25). */
+static void test_cancelled_by_target_exit(void **state) {
+  fx_t *f = *state;
+  otpc_pid_t a = tu_agent(f->rt, f->me, false);
+  otpc_msg_t *m = tu_msg("never");
+  otpc_ref_t t1, t2, t3;
+  assert_int_equal(otpc_send_after(f->rt, 600000, a, m, &t1), 0);
+  assert_int_equal(otpc_send_after(f->rt, 600000, f->mepid, m, &t3), 0);
+  otpc_ref_t r;
+  assert_int_equal(otpc_monitor(f->me, a, &r), 0);
+  tu_send(f->me, a, tu_msg("{exit, normal}"));
+  otpc_msg_unref(tu_recv_match(f->me, otpc_match_ref, &r));
+  uint64_t left = 7;
+  assert_int_equal(otpc_cancel_timer(f->rt, &t1, &left), OTPC_ENOTFOUND);
+  assert_int_equal(left, 7);
+  assert_int_equal(otpc_send_after(f->rt, 600000, a, m, &t2), 0);
+  assert_int_equal(otpc_cancel_timer(f->rt, &t2, NULL), OTPC_ENOTFOUND);
+  /* A timer to a live process is untouched. */
+  assert_int_equal(otpc_cancel_timer(f->rt, &t3, &left), 0);
+  assert_true(left > 0);
+  otpc_msg_unref(m);
+}
+
 int main(void) {
 #define T(n) cmocka_unit_test_setup_teardown(n, setup, teardown)
   const struct CMUnitTest tests[] = {
       T(test_send_after_and_cancel),
       T(test_many),
       T(test_from_process),
+      T(test_zero_to_self),
+      T(test_cancelled_by_target_exit),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
