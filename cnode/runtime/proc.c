@@ -168,9 +168,10 @@ void *otpc_proc_state(otpc_proc_t *self) {
 }
 
 bool otpc__is_atom(otpc_term_t t, otpc_atom_t a) {
-  otpc_atom_t b;
-  return t.len > 0 && otpc_term_type(t) == OTPC_T_ATOM &&
-         otpc_term_atom(t, &b) == 0 && a == b;
+  /* Compares the text: decoding the term's atom would intern it, under
+   * the atom table's global lock, on every exit. */
+  const char *text = otpc_atom_text(a, NULL);
+  return text != NULL && t.len > 0 && otpc_term_is_atom(t, text) == 1;
 }
 
 /* ------------------------------------------------------------ exiting */

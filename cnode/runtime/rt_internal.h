@@ -179,6 +179,8 @@ struct otpc__sched {
    * runnable (a timer, an async request) must end the run before libuv
    * blocks in its poll; see otpc__sched_push. */
   bool in_uv;
+  /* otpc_sendf's build buffer (thread-private). */
+  otpc_buf_t sendf_buf;
   /* Recycled message signal nodes (thread-private). */
   otpc__sig_t *free_sigs;
   unsigned nfree;

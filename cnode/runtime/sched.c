@@ -143,6 +143,7 @@ static void sched_main(void *arg) {
   uv_close((uv_handle_t *)&s->async, NULL);
   uv_run(&s->loop, UV_RUN_DEFAULT);
   otpc__sig_cache_free(s);
+  otpc_buf_free(&s->sendf_buf);
   otpc__tls_sched = NULL;
 }
 
