@@ -1,0 +1,1422 @@
+/* The node: connections on a libuv loop thread of its own, joined to the
+ * runtime through rt_remote.h. See node.h and docs/dist.md ("The node").
+ *
+ * Threads. The loop thread owns every socket, connection and peer record;
+ * nothing here is shared with other threads except the command queue
+ * (mutex + uv_async), through which the runtime's remote ops, called on
+ * scheduler threads, hand signals for other nodes to the loop. */
+#include "node.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include <uv.h>
+
+#include "otpc/frame.h"
+#include "otpc/msg.h"
+#include "otpc/term.h"
+
+#include "../runtime/rt_remote.h"
+#include "cookie.h"
+#include "dist_ctl.h"
+#include "dist_frame.h"
+#include "epmd_proto.h"
+#include "handshake.h"
+
+#define SETUP_MS 7000           /* net_setuptime's default */
+#define MAX_FRAME (65u << 20)   /* 64 MiB messages and their headers */
+#define BATCH_BUFS 64           /* uv_bufs per write */
+#define BATCH_BULK (256u << 10) /* bulk bytes per write, so ticks interleave   \
+                                 */
+
+/* ------------------------------------------------------------ commands */
+
+/* A signal for a remote pid, queued by a remote op for the loop thread,
+ * which encodes it for the connection's flags and keeps the link and
+ * monitor records that connection loss turns into noconnection. */
+enum { K_SEND = 1, K_LINK, K_UNLINK, K_EXIT, K_EXIT2, K_MON, K_DEMON, K_DOWN };
+
+typedef struct cmd {
+  struct cmd *next;
+  int kind;
+  otpc_pid_t from, to;
+  otpc_ref_t ref;
+  otpc_msg_t *msg; /* message (K_SEND) or reason (exits, DOWN) */
+} cmd_t;
+
+/* ------------------------------------------------------------ outgoing */
+
+/* One frame (or fragmented message) waiting to be written: a head in
+ * `head` and the payload straight from the message's bytes. */
+typedef struct item {
+  struct item *next;
+  otpc_buf_t head, ctl;
+  otpc_msg_t *msg; /* keeps the payload alive */
+  const uint8_t *pl;
+  size_t plen;
+  bool frag;
+  otpc__dist_frag_t f;
+} item_t;
+
+typedef struct {
+  item_t *head, *tail;
+} itemq_t;
+
+typedef struct batch {
+  uv_write_t req;
+  uv_buf_t bufs[BATCH_BUFS];
+  unsigned n;
+  item_t *done; /* items fully written by this batch */
+  otpc_buf_t fheads[BATCH_BUFS / 2];
+  unsigned nf;
+} batch_t;
+
+/* -------------------------------------------------- peers, connections */
+
+typedef struct link {
+  otpc_pid_t local, remote;
+} link_t;
+
+typedef struct mon {
+  otpc_pid_t watcher, target; /* one local, one remote */
+  otpc_atom_t name;           /* a remote monitor by name of a local one */
+  otpc_ref_t ref;
+} mon_t;
+
+#define VEC(T)                                                                 \
+  struct {                                                                     \
+    T *v;                                                                      \
+    size_t n, cap;                                                             \
+  }
+
+typedef struct conn conn_t;
+
+typedef struct peer {
+  struct peer *next;
+  otpc_atom_t node;
+  conn_t *c;            /* the connection carrying this node's traffic */
+  cmd_t *pend, **ptail; /* signals waiting for the connection */
+  VEC(link_t) links;
+  VEC(mon_t) mons_out; /* local watchers of remote pids */
+  VEC(mon_t) mons_in;  /* remote watchers of local pids */
+  uint64_t unlink_id;
+} peer_t;
+
+enum { C_DIAL = 1, C_HS, C_UP };
+
+struct conn {
+  struct conn *next;
+  otpc__node_t *node;
+  uv_tcp_t tcp;
+  uv_connect_t creq;
+  int state;
+  bool initiator, closing;
+  char who[OTPC__HS_MAX_NAME + 1];
+  peer_t *peer;
+  otpc__hs_t hs;
+  bool hs_init;
+  otpc_framer_t fr;
+  otpc__dist_in_t in;
+  otpc__dist_mode_t mode;
+  uint64_t deadline, last_in, last_out;
+  itemq_t prio, bulk;
+  bool writing;
+  uint64_t seq;
+};
+
+struct otpc__node {
+  otpc__node_opts_t o;
+  char name[OTPC__HS_MAX_NAME + 1];
+  otpc_atom_t self;
+  char cookie[256];
+  uint64_t flags;
+  uint32_t creation;
+  unsigned ticktime;
+  otpc_rt_t *rt;
+  uv_loop_t loop;
+  uv_tcp_t listener;
+  uv_poll_t epmd_poll;
+  int epmd_fd;
+  uv_timer_t timer;
+  uv_async_t async;
+  pthread_t thread;
+  pthread_mutex_t mu;
+  pthread_cond_t cv;
+  cmd_t *cmds, **ctail;   /* under mu */
+  bool quiesce, quiesced; /* under mu */
+  bool shutdown;          /* under mu */
+  bool deliver;           /* loop thread only: may touch the runtime */
+  conn_t *conns;
+  peer_t *peers;
+  otpc_atom_t a_noproc, a_noconnection, a_notsup;
+  otpc_msg_t *m_noproc, *m_noconnection;
+  otpc__remote_ops_t ops;
+};
+
+static void logf_(otpc__node_t *n, const char *fmt, ...) {
+  char line[1200];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(line, sizeof line, fmt, ap);
+  va_end(ap);
+  if (n->o.log != NULL)
+    n->o.log(n->o.log_ud, line);
+  else
+    fprintf(stderr, "otpc node: %s\n", line);
+}
+
+static void err_set(otpc_err_t *err, int code, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  err->code = code;
+  err->offset = 0;
+  vsnprintf(err->msg, sizeof err->msg, fmt, ap);
+  va_end(ap);
+}
+
+static uint64_t now_ms(otpc__node_t *n) {
+  return uv_now(&n->loop);
+}
+
+static uint32_t random32(void) {
+  uint32_t v = 0;
+  int fd = open("/dev/urandom", O_RDONLY);
+  if (fd < 0 || read(fd, &v, sizeof v) != (ssize_t)sizeof v)
+    v = (uint32_t)uv_hrtime() ^ ((uint32_t)getpid() << 16);
+  if (fd >= 0)
+    close(fd);
+  return v;
+}
+
+static bool pid_eq(const otpc_pid_t *a, const otpc_pid_t *b) {
+  return a->node == b->node && a->id == b->id && a->serial == b->serial &&
+         a->creation == b->creation;
+}
+
+static bool ref_eq(const otpc_ref_t *a, const otpc_ref_t *b) {
+  return a->node == b->node && a->creation == b->creation && a->len == b->len &&
+         memcmp(a->id, b->id, a->len * sizeof a->id[0]) == 0;
+}
+
+#define VPUSH(vec, x)                                                          \
+  do {                                                                         \
+    if ((vec).n == (vec).cap) {                                                \
+      size_t nc = (vec).cap ? (vec).cap * 2 : 8;                               \
+      void *nv = realloc((vec).v, nc * sizeof *(vec).v);                       \
+      if (nv == NULL)                                                          \
+        break;                                                                 \
+      (vec).v = nv;                                                            \
+      (vec).cap = nc;                                                          \
+    }                                                                          \
+    (vec).v[(vec).n++] = (x);                                                  \
+  } while (0)
+
+static void cmd_free(cmd_t *c) {
+  otpc_msg_unref(c->msg);
+  free(c);
+}
+
+/* ---------------------------------------------------------- the peers */
+
+static peer_t *peer_get(otpc__node_t *n, otpc_atom_t node, bool create) {
+  for (peer_t *p = n->peers; p != NULL; p = p->next)
+    if (p->node == node)
+      return p;
+  if (!create)
+    return NULL;
+  peer_t *p = calloc(1, sizeof *p);
+  if (p == NULL)
+    return NULL;
+  p->node = node;
+  p->ptail = &p->pend;
+  p->next = n->peers;
+  n->peers = p;
+  return p;
+}
+
+static void link_del(peer_t *p, otpc_pid_t local, otpc_pid_t remote) {
+  for (size_t i = 0; i < p->links.n; i++)
+    if (pid_eq(&p->links.v[i].local, &local) &&
+        pid_eq(&p->links.v[i].remote, &remote)) {
+      p->links.v[i] = p->links.v[--p->links.n];
+      return;
+    }
+}
+
+static void link_add(peer_t *p, otpc_pid_t local, otpc_pid_t remote) {
+  link_del(p, local, remote); /* one link per pair, as on the BEAM */
+  link_t l = {local, remote};
+  VPUSH(p->links, l);
+}
+
+static bool mon_del(void *vec, const otpc_ref_t *ref, mon_t *out) {
+  VEC(mon_t) *m = vec;
+  for (size_t i = 0; i < m->n; i++)
+    if (ref_eq(&m->v[i].ref, ref)) {
+      if (out != NULL)
+        *out = m->v[i];
+      m->v[i] = m->v[--m->n];
+      return true;
+    }
+  return false;
+}
+
+/* The peer is unreachable or its connection went down: what OTP does
+ * then, locally. Pending signals are dropped. */
+static void peer_down(otpc__node_t *n, peer_t *p) {
+  while (p->pend != NULL) {
+    cmd_t *c = p->pend;
+    p->pend = c->next;
+    cmd_free(c);
+  }
+  p->ptail = &p->pend;
+  otpc_term_t nc = otpc_msg_term(n->m_noconnection);
+  if (n->deliver) {
+    for (size_t i = 0; i < p->links.n; i++)
+      otpc__rt_remote_exit(n->rt, p->links.v[i].remote, p->links.v[i].local, nc,
+                           true);
+    for (size_t i = 0; i < p->mons_out.n; i++)
+      otpc__rt_remote_down(n->rt, p->mons_out.v[i].target,
+                           p->mons_out.v[i].watcher, &p->mons_out.v[i].ref, nc);
+    for (size_t i = 0; i < p->mons_in.n; i++)
+      otpc__rt_remote_demonitor(n->rt, p->mons_in.v[i].watcher,
+                                p->mons_in.v[i].target, &p->mons_in.v[i].ref);
+  }
+  p->links.n = p->mons_out.n = p->mons_in.n = 0;
+}
+
+static void peer_free(peer_t *p) {
+  while (p->pend != NULL) {
+    cmd_t *c = p->pend;
+    p->pend = c->next;
+    cmd_free(c);
+  }
+  free(p->links.v);
+  free(p->mons_out.v);
+  free(p->mons_in.v);
+  free(p);
+}
+
+/* ------------------------------------------------------------ writing */
+
+static void item_free(item_t *it) {
+  otpc_buf_free(&it->head);
+  otpc_buf_free(&it->ctl);
+  otpc_msg_unref(it->msg);
+  free(it);
+}
+
+static void q_push(itemq_t *q, item_t *it) {
+  it->next = NULL;
+  if (q->tail)
+    q->tail->next = it;
+  else
+    q->head = it;
+  q->tail = it;
+}
+
+static item_t *q_pop(itemq_t *q) {
+  item_t *it = q->head;
+  if (it != NULL) {
+    q->head = it->next;
+    if (q->head == NULL)
+      q->tail = NULL;
+  }
+  return it;
+}
+
+static void q_free(itemq_t *q) {
+  item_t *it;
+  while ((it = q_pop(q)) != NULL)
+    item_free(it);
+}
+
+static void conn_close(conn_t *c, const char *fmt, const char *why);
+static void conn_flush(conn_t *c);
+
+static void on_written(uv_write_t *req, int status) {
+  batch_t *b = (batch_t *)req;
+  conn_t *c = req->data;
+  while (b->done != NULL) {
+    item_t *it = b->done;
+    b->done = it->next;
+    item_free(it);
+  }
+  for (unsigned i = 0; i < b->nf; i++)
+    otpc_buf_free(&b->fheads[i]);
+  free(b);
+  c->writing = false;
+  if (status < 0)
+    conn_close(c, "down %s: write: %s", uv_strerror(status));
+  else
+    conn_flush(c);
+}
+
+static void add_buf(batch_t *b, const void *p, size_t len) {
+  if (len > 0)
+    b->bufs[b->n++] = uv_buf_init((char *)p, (unsigned)len);
+}
+
+/* Starts the next write if none is under way: every priority item (ticks)
+ * first, then bulk frames - one fragment at a time - up to BATCH_BULK
+ * bytes, so a tick waits for at most one batch behind a huge message. */
+static void conn_flush(conn_t *c) {
+  if (c->writing || c->closing ||
+      (c->prio.head == NULL && c->bulk.head == NULL))
+    return;
+  batch_t *b = calloc(1, sizeof *b);
+  if (b == NULL) {
+    conn_close(c, "down %s: %s", "out of memory");
+    return;
+  }
+  item_t **dtail = &b->done;
+  while (c->prio.head != NULL && b->n + 2 <= BATCH_BUFS) {
+    item_t *it = q_pop(&c->prio);
+    add_buf(b, it->head.data, it->head.len);
+    add_buf(b, it->pl, it->plen);
+    *dtail = it;
+    dtail = &it->next;
+    it->next = NULL;
+  }
+  size_t bulk = 0;
+  while (c->bulk.head != NULL && b->n + 2 <= BATCH_BUFS && bulk < BATCH_BULK) {
+    item_t *it = c->bulk.head;
+    bool last = true;
+    if (it->frag) {
+      if (b->nf == BATCH_BUFS / 2)
+        break;
+      otpc_buf_t *h = &b->fheads[b->nf++];
+      const uint8_t *chunk;
+      size_t clen;
+      int rc = otpc__dist_frag_next(&it->f, h, &chunk, &clen);
+      if (rc < 0) {
+        conn_close(c, "down %s: %s", "fragmenting failed");
+        break;
+      }
+      add_buf(b, h->data, h->len);
+      add_buf(b, chunk, clen);
+      bulk += h->len + clen;
+      last = rc == 0;
+    } else {
+      add_buf(b, it->head.data, it->head.len);
+      add_buf(b, it->pl, it->plen);
+      bulk += it->head.len + it->plen;
+    }
+    if (last) {
+      q_pop(&c->bulk);
+      *dtail = it;
+      dtail = &it->next;
+      it->next = NULL;
+    }
+  }
+  if (b->n == 0) { /* only empty items */
+    on_written(&b->req, 0);
+    return;
+  }
+  b->req.data = c;
+  c->writing = true;
+  c->last_out = now_ms(c->node);
+  int rc = uv_write(&b->req, (uv_stream_t *)&c->tcp, b->bufs, b->n, on_written);
+  if (rc < 0) {
+    c->writing = false;
+    while (b->done != NULL) {
+      item_t *it = b->done;
+      b->done = it->next;
+      item_free(it);
+    }
+    for (unsigned i = 0; i < b->nf; i++)
+      otpc_buf_free(&b->fheads[i]);
+    free(b);
+    conn_close(c, "down %s: write: %s", uv_strerror(rc));
+  }
+}
+
+/* Raw bytes (handshake packets, ticks) on the priority lane. */
+static void conn_raw(conn_t *c, const void *p, size_t len) {
+  if (len == 0 || c->closing)
+    return;
+  item_t *it = calloc(1, sizeof *it);
+  if (it == NULL || otpc_buf_append(&it->head, p, len) != 0) {
+    free(it);
+    conn_close(c, "down %s: %s", "out of memory");
+    return;
+  }
+  q_push(&c->prio, it);
+  conn_flush(c);
+}
+
+/* Queues one control message with its payload (the bytes of `msg`'s term,
+ * or none), fragmented when the peer takes fragments. */
+static void conn_ctl(conn_t *c, const otpc__dctl_t *d, otpc_msg_t *msg) {
+  otpc_err_t err;
+  item_t *it = calloc(1, sizeof *it);
+  if (it == NULL)
+    return;
+  if (msg != NULL) {
+    otpc_term_t t = otpc_msg_term(msg);
+    it->msg = otpc_msg_ref(msg);
+    it->pl = t.p;
+    it->plen = t.len;
+  }
+  int rc = otpc__dctl_encode(&it->ctl, d, &err);
+  if (rc == 0) {
+    otpc_term_t ct = {it->ctl.data, it->ctl.len};
+    if (c->mode == OTPC__DIST_HDR_FRAG) {
+      it->frag = true;
+      rc = otpc__dist_frag_init(&it->f, ++c->seq, ct, it->pl, it->plen, 0);
+    } else {
+      rc = otpc__dist_enc_head(&it->head, c->mode, ct, it->plen, &err);
+    }
+  } else {
+    logf_(c->node, "cannot encode %s for %s: %s", otpc__dop_name((int)d->op),
+          c->who, err.msg);
+  }
+  if (rc != 0) {
+    item_free(it);
+    return;
+  }
+  q_push(&c->bulk, it);
+  conn_flush(c);
+}
+
+/* --------------------------------------------------- outgoing signals */
+
+static void send_cmd(conn_t *c, cmd_t *k) {
+  peer_t *p = c->peer;
+  otpc__dctl_t d = {0};
+  bool payload_exit = (c->hs.flags & OTPC__DFLAG_EXIT_PAYLOAD) != 0;
+  d.from = k->from;
+  d.to = k->to;
+  d.ref = k->ref;
+  otpc_msg_t *pl = NULL;
+  switch (k->kind) {
+  case K_SEND:
+    d.op = (c->hs.flags & OTPC__DFLAG_SEND_SENDER) ? OTPC__DOP_SEND_SENDER
+                                                   : OTPC__DOP_SEND;
+    pl = k->msg;
+    break;
+  case K_LINK:
+    link_add(p, k->from, k->to);
+    d.op = OTPC__DOP_LINK;
+    break;
+  case K_UNLINK:
+    link_del(p, k->from, k->to);
+    d.op = OTPC__DOP_UNLINK_ID;
+    d.id = ++p->unlink_id;
+    break;
+  case K_EXIT:
+  case K_EXIT2:
+    if (k->kind == K_EXIT)
+      link_del(p, k->from, k->to);
+    d.op = k->kind == K_EXIT
+               ? (payload_exit ? OTPC__DOP_PAYLOAD_EXIT : OTPC__DOP_EXIT)
+               : (payload_exit ? OTPC__DOP_PAYLOAD_EXIT2 : OTPC__DOP_EXIT2);
+    if (payload_exit)
+      pl = k->msg;
+    else
+      d.reason = otpc_msg_term(k->msg);
+    break;
+  case K_MON: {
+    mon_t m = {.watcher = k->from, .target = k->to, .ref = k->ref};
+    VPUSH(p->mons_out, m);
+    d.op = OTPC__DOP_MONITOR_P;
+    d.to_name = OTPC_ATOM_NONE;
+    break;
+  }
+  case K_DEMON:
+    mon_del(&p->mons_out, &k->ref, NULL);
+    d.op = OTPC__DOP_DEMONITOR_P;
+    break;
+  case K_DOWN: {
+    mon_t m;
+    if (mon_del(&p->mons_in, &k->ref, &m))
+      d.from_name = m.name;
+    d.op = payload_exit ? OTPC__DOP_PAYLOAD_MONITOR_P_EXIT
+                        : OTPC__DOP_MONITOR_P_EXIT;
+    if (payload_exit)
+      pl = k->msg;
+    else
+      d.reason = otpc_msg_term(k->msg);
+    break;
+  }
+  default: return;
+  }
+  conn_ctl(c, &d, pl);
+}
+
+static void dial(otpc__node_t *n, peer_t *p);
+
+/* A command from a remote op, on the loop thread. Links and monitors to an
+ * unreachable node are recorded first, so that the failed dial answers
+ * them with noconnection. */
+static void run_cmd(otpc__node_t *n, cmd_t *k) {
+  peer_t *p = peer_get(n, k->to.node, true);
+  if (p == NULL) {
+    cmd_free(k);
+    return;
+  }
+  if (p->c != NULL && p->c->state == C_UP) {
+    send_cmd(p->c, k);
+    cmd_free(k);
+    return;
+  }
+  k->next = NULL;
+  *p->ptail = k;
+  p->ptail = &k->next;
+  if (p->c == NULL)
+    dial(n, p);
+}
+
+static void on_async(uv_async_t *a) {
+  otpc__node_t *n = a->data;
+  pthread_mutex_lock(&n->mu);
+  cmd_t *list = n->cmds;
+  n->cmds = NULL;
+  n->ctail = &n->cmds;
+  bool quiesce = n->quiesce && !n->quiesced;
+  bool shutdown = n->shutdown;
+  pthread_mutex_unlock(&n->mu);
+  while (list != NULL) {
+    cmd_t *k = list;
+    list = k->next;
+    run_cmd(n, k);
+  }
+  if (quiesce) {
+    /* From now on the runtime may be stopped under us: no more deliveries
+     * to it (our queued writes still go out). */
+    n->deliver = false;
+    pthread_mutex_lock(&n->mu);
+    n->quiesced = true;
+    pthread_cond_broadcast(&n->cv);
+    pthread_mutex_unlock(&n->mu);
+  }
+  if (shutdown) {
+    for (conn_t *c = n->conns; c != NULL; c = c->next)
+      conn_close(c, "down %s: %s", "node stopping");
+    uv_close((uv_handle_t *)&n->listener, NULL);
+    uv_close((uv_handle_t *)&n->timer, NULL);
+    uv_close((uv_handle_t *)&n->async, NULL);
+    uv_poll_stop(&n->epmd_poll);
+    uv_close((uv_handle_t *)&n->epmd_poll, NULL);
+  }
+}
+
+/* The remote ops: any thread, never blocking (one mutex, one async). */
+static int push(otpc__node_t *n, int kind, otpc_pid_t from, otpc_pid_t to,
+                const otpc_ref_t *ref, otpc_msg_t *msg) {
+  cmd_t *k = calloc(1, sizeof *k);
+  if (k == NULL) {
+    otpc_msg_unref(msg);
+    return OTPC_ENOMEM;
+  }
+  k->kind = kind;
+  k->from = from;
+  k->to = to;
+  if (ref != NULL)
+    k->ref = *ref;
+  k->msg = msg;
+  pthread_mutex_lock(&n->mu);
+  bool ok = !n->shutdown;
+  if (ok) {
+    *n->ctail = k;
+    n->ctail = &k->next;
+  }
+  pthread_mutex_unlock(&n->mu);
+  if (!ok) {
+    cmd_free(k);
+    return OTPC_EINVAL;
+  }
+  uv_async_send(&n->async);
+  return 0;
+}
+
+static int op_send(void *ud, otpc_pid_t from, otpc_pid_t to, otpc_msg_t *m) {
+  return push(ud, K_SEND, from, to, NULL, otpc_msg_ref(m));
+}
+static int op_link(void *ud, otpc_pid_t from, otpc_pid_t to) {
+  return push(ud, K_LINK, from, to, NULL, NULL);
+}
+static int op_unlink(void *ud, otpc_pid_t from, otpc_pid_t to) {
+  return push(ud, K_UNLINK, from, to, NULL, NULL);
+}
+static int op_exit(void *ud, otpc_pid_t from, otpc_pid_t to, otpc_term_t r,
+                   bool link) {
+  otpc_msg_t *m;
+  int rc = otpc_msg_from_term(r, &m);
+  return rc < 0 ? rc : push(ud, link ? K_EXIT : K_EXIT2, from, to, NULL, m);
+}
+static int op_monitor(void *ud, otpc_pid_t from, otpc_pid_t to,
+                      const otpc_ref_t *ref) {
+  return push(ud, K_MON, from, to, ref, NULL);
+}
+static int op_demonitor(void *ud, otpc_pid_t from, otpc_pid_t to,
+                        const otpc_ref_t *ref) {
+  return push(ud, K_DEMON, from, to, ref, NULL);
+}
+static int op_down(void *ud, otpc_pid_t from, otpc_pid_t to,
+                   const otpc_ref_t *ref, otpc_term_t r) {
+  otpc_msg_t *m;
+  int rc = otpc_msg_from_term(r, &m);
+  return rc < 0 ? rc : push(ud, K_DOWN, from, to, ref, m);
+}
+
+/* --------------------------------------------------- incoming signals */
+
+static void deliver_msg(otpc__node_t *n, otpc_pid_t to, otpc_term_t payload) {
+  otpc_msg_t *m;
+  if (otpc_msg_from_term(payload, &m) == 0) {
+    otpc__rt_remote_send(n->rt, to, m);
+    otpc_msg_unref(m);
+  }
+}
+
+static void on_ctl(conn_t *c, const otpc__dctl_t *d) {
+  otpc__node_t *n = c->node;
+  peer_t *p = c->peer;
+  otpc__dctl_t r = {0};
+  otpc_pid_t pid;
+  bool pe = (c->hs.flags & OTPC__DFLAG_EXIT_PAYLOAD) != 0;
+  if (!n->deliver)
+    return;
+  switch (d->op) {
+  case OTPC__DOP_SEND:
+  case OTPC__DOP_SEND_TT:
+  case OTPC__DOP_SEND_SENDER:
+  case OTPC__DOP_SEND_SENDER_TT: deliver_msg(n, d->to, d->payload); break;
+  case OTPC__DOP_REG_SEND:
+  case OTPC__DOP_REG_SEND_TT:
+    if (otpc_whereis(n->rt, d->to_name, &pid) == 0)
+      deliver_msg(n, pid, d->payload);
+    break;
+  case OTPC__DOP_ALIAS_SEND:
+  case OTPC__DOP_ALIAS_SEND_TT:
+    /* The runtime has no aliases yet: like a send to an inactive alias,
+     * the message is dropped. */
+    break;
+  case OTPC__DOP_LINK:
+    if (otpc__rt_remote_link(n->rt, d->from, d->to) == 0) {
+      link_add(p, d->to, d->from);
+      break;
+    }
+    r.from = d->to;
+    r.to = d->from;
+    r.op = pe ? OTPC__DOP_PAYLOAD_EXIT : OTPC__DOP_EXIT;
+    r.reason = otpc_msg_term(n->m_noproc);
+    conn_ctl(c, &r, pe ? n->m_noproc : NULL);
+    break;
+  case OTPC__DOP_UNLINK_ID:
+  case OTPC__DOP_UNLINK:
+    link_del(p, d->to, d->from);
+    otpc__rt_remote_unlink(n->rt, d->from, d->to);
+    if (d->op == OTPC__DOP_UNLINK_ID) {
+      r.op = OTPC__DOP_UNLINK_ID_ACK;
+      r.id = d->id;
+      r.from = d->to;
+      r.to = d->from;
+      conn_ctl(c, &r, NULL);
+    }
+    break;
+  case OTPC__DOP_UNLINK_ID_ACK: break;
+  case OTPC__DOP_EXIT:
+  case OTPC__DOP_EXIT_TT:
+  case OTPC__DOP_PAYLOAD_EXIT:
+  case OTPC__DOP_PAYLOAD_EXIT_TT:
+    link_del(p, d->to, d->from);
+    otpc__rt_remote_exit(n->rt, d->from, d->to, d->reason, true);
+    break;
+  case OTPC__DOP_EXIT2:
+  case OTPC__DOP_EXIT2_TT:
+  case OTPC__DOP_PAYLOAD_EXIT2:
+  case OTPC__DOP_PAYLOAD_EXIT2_TT:
+    otpc__rt_remote_exit(n->rt, d->from, d->to, d->reason, false);
+    break;
+  case OTPC__DOP_MONITOR_P: {
+    int rc = OTPC_ENOTFOUND;
+    pid = d->to;
+    if (d->to_name == OTPC_ATOM_NONE ||
+        otpc_whereis(n->rt, d->to_name, &pid) == 0)
+      rc = otpc__rt_remote_monitor(n->rt, d->from, pid, &d->ref);
+    if (rc == 0) {
+      mon_t m = {
+          .watcher = d->from, .target = pid, .name = d->to_name, .ref = d->ref};
+      VPUSH(p->mons_in, m);
+      break;
+    }
+    r.op = pe ? OTPC__DOP_PAYLOAD_MONITOR_P_EXIT : OTPC__DOP_MONITOR_P_EXIT;
+    r.from_name = d->to_name;
+    r.from = d->to;
+    r.to = d->from;
+    r.ref = d->ref;
+    r.reason = otpc_msg_term(n->m_noproc);
+    conn_ctl(c, &r, pe ? n->m_noproc : NULL);
+    break;
+  }
+  case OTPC__DOP_DEMONITOR_P: {
+    mon_t m;
+    if (mon_del(&p->mons_in, &d->ref, &m))
+      otpc__rt_remote_demonitor(n->rt, d->from, m.target, &d->ref);
+    break;
+  }
+  case OTPC__DOP_MONITOR_P_EXIT:
+  case OTPC__DOP_PAYLOAD_MONITOR_P_EXIT: {
+    mon_t m;
+    if (mon_del(&p->mons_out, &d->ref, &m))
+      otpc__rt_remote_down(n->rt, m.target, d->to, &d->ref, d->reason);
+    break;
+  }
+  case OTPC__DOP_SPAWN_REQUEST:
+  case OTPC__DOP_SPAWN_REQUEST_TT:
+    /* No remote spawn yet: the parent gets {error, notsup}-style reply. */
+    r.op = OTPC__DOP_SPAWN_REPLY;
+    r.ref = d->ref;
+    r.to = d->from;
+    r.spawn_flags = 0;
+    r.result_is_pid = false;
+    r.result_atom = n->a_notsup;
+    conn_ctl(c, &r, NULL);
+    break;
+  default: break; /* GROUP_LEADER, SPAWN_REPLY: nothing to do yet */
+  }
+}
+
+static void on_frame(conn_t *c, const uint8_t *f, size_t len) {
+  otpc__dist_msg_t m;
+  otpc_err_t err;
+  int rc = otpc__dist_in_frame(&c->in, f, len, &m, &err);
+  if (rc < 0) {
+    conn_close(c, "down %s: bad frame: %s", err.msg);
+    return;
+  }
+  if (rc != OTPC__DIST_MSG)
+    return; /* ticks only refresh last_in */
+  otpc__dctl_t d;
+  rc = otpc__dctl_decode(m.ctl, m.payload, c->peer->node, &d, &err);
+  if (rc == OTPC_ENOTSUP)
+    logf_(c->node, "%s: ignored control message: %s", c->who, err.msg);
+  else if (rc < 0)
+    conn_close(c, "down %s: bad control message: %s", err.msg);
+  else
+    on_ctl(c, &d);
+  free(m.owned);
+}
+
+/* --------------------------------------------------------- connections */
+
+static void on_closed(uv_handle_t *h) {
+  conn_t *c = h->data;
+  otpc__node_t *n = c->node;
+  for (conn_t **pp = &n->conns; *pp != NULL; pp = &(*pp)->next)
+    if (*pp == c) {
+      *pp = c->next;
+      break;
+    }
+  q_free(&c->prio);
+  q_free(&c->bulk);
+  if (c->hs_init)
+    otpc__hs_free(&c->hs);
+  if (c->state == C_UP) {
+    otpc_framer_free(&c->fr);
+    otpc__dist_in_free(&c->in);
+  }
+  free(c);
+}
+
+static void conn_close(conn_t *c, const char *fmt, const char *why) {
+  if (c->closing)
+    return;
+  c->closing = true;
+  if (c->state == C_UP || fmt[0] != 'd')
+    logf_(c->node, fmt, c->who, why);
+  peer_t *p = c->peer;
+  if (p != NULL && p->c == c) {
+    p->c = NULL;
+    peer_down(c->node, p);
+  }
+  uv_close((uv_handle_t *)&c->tcp, on_closed);
+}
+
+static conn_t *conn_new(otpc__node_t *n, bool initiator, const char *who) {
+  conn_t *c = calloc(1, sizeof *c);
+  if (c == NULL)
+    return NULL;
+  c->node = n;
+  c->initiator = initiator;
+  c->deadline = now_ms(n) + SETUP_MS;
+  snprintf(c->who, sizeof c->who, "%s", who);
+  uv_tcp_init(&n->loop, &c->tcp);
+  c->tcp.data = c;
+  c->next = n->conns;
+  n->conns = c;
+  return c;
+}
+
+static int conn_hs_init(conn_t *c, const char *peer_name) {
+  otpc__node_t *n = c->node;
+  otpc__hs_config_t cfg = {.role = c->initiator ? OTPC__HS_INITIATOR
+                                                : OTPC__HS_ACCEPTOR,
+                           .name = n->name,
+                           .flags = n->flags,
+                           .creation = n->creation,
+                           .cookie = n->cookie,
+                           .peer_name = peer_name,
+                           .challenge = random32()};
+  otpc_err_t err;
+  c->hs_init = true;
+  c->state = C_HS;
+  if (otpc__hs_init(&c->hs, &cfg, &err) != 0) {
+    conn_close(c, "handshake with %s failed: %s", err.msg);
+    return -1;
+  }
+  return 0;
+}
+
+static void on_up(conn_t *c) {
+  otpc__node_t *n = c->node;
+  peer_t *p = c->peer;
+  c->state = C_UP;
+  c->mode = otpc__dist_mode(c->hs.flags);
+  otpc_framer_init(&c->fr, 4, MAX_FRAME);
+  otpc__dist_in_init(&c->in, c->mode, 0);
+  c->last_in = c->last_out = now_ms(n);
+  if (p->c != NULL && p->c != c)
+    conn_close(p->c, "down %s: %s", "replaced by a new connection");
+  p->c = c;
+  logf_(n, "up %s %s %s", c->who, c->initiator ? "out" : "in",
+        (c->hs.flags & OTPC__DFLAG_PUBLISHED) ? "visible" : "hidden");
+  cmd_t *k = p->pend;
+  p->pend = NULL;
+  p->ptail = &p->pend;
+  while (k != NULL) {
+    cmd_t *next = k->next;
+    send_cmd(c, k);
+    cmd_free(k);
+    k = next;
+  }
+}
+
+/* The acceptor's decision, net_kernel's rules in small (see probe_dist). */
+static int decide(conn_t *c, otpc_err_t *err) {
+  otpc__node_t *n = c->node;
+  otpc__hs_status_t s = OTPC__HS_OK;
+  otpc_atom_t a;
+  if (c->hs.peer_name_me ||
+      otpc_atom_intern(c->hs.peer_name, c->hs.peer_name_len, &a) != 0)
+    return otpc__hs_decide(&c->hs, OTPC__HS_NOT_ALLOWED, NULL, 0, err);
+  peer_t *p = peer_get(n, a, true);
+  if (p == NULL)
+    return otpc__hs_decide(&c->hs, OTPC__HS_NOK, NULL, 0, err);
+  conn_t *o = p->c;
+  if (o != NULL && o->state == C_UP) {
+    s = OTPC__HS_ALIVE;
+  } else if (o != NULL) {
+    if (strcmp(n->name, c->hs.peer_name) > 0) {
+      s = OTPC__HS_NOK;
+    } else {
+      s = OTPC__HS_OK_SIMULTANEOUS;
+      p->c = NULL; /* keep the pending signals for this connection */
+      conn_close(o, "handshake with %s failed: %s",
+                 "simultaneous connect, the peer's attempt wins");
+    }
+  }
+  if (s == OTPC__HS_OK || s == OTPC__HS_OK_SIMULTANEOUS ||
+      s == OTPC__HS_ALIVE) {
+    c->peer = p;
+    if (s != OTPC__HS_ALIVE)
+      p->c = c;
+  }
+  return otpc__hs_decide(&c->hs, s, NULL, 0, err);
+}
+
+static size_t feed_hs(conn_t *c, const uint8_t *b, size_t len) {
+  size_t off = 0;
+  otpc_err_t err;
+  while (off < len && !c->closing && c->state == C_HS) {
+    size_t used;
+    int ev = otpc__hs_feed(&c->hs, b + off, len - off, &used, &err);
+    off += used;
+    if (ev == OTPC__HS_EV_PEER_NAME) {
+      snprintf(c->who, sizeof c->who, "%s", c->hs.peer_name);
+      ev = decide(c, &err);
+    } else if (ev == OTPC__HS_EV_ALIVE) {
+      bool up =
+          c->peer->c != NULL && c->peer->c != c && c->peer->c->state == C_UP;
+      ev = otpc__hs_decide(&c->hs, up ? OTPC__HS_NOK : OTPC__HS_OK, NULL, 0,
+                           &err);
+    }
+    conn_raw(c, c->hs.out.data, c->hs.out.len);
+    c->hs.out.len = 0;
+    if (ev < 0)
+      conn_close(c, "handshake with %s failed: %s", err.msg);
+    else if (ev == OTPC__HS_EV_REFUSED)
+      conn_close(c, "handshake with %s failed: %s", "refused");
+    else if (ev == OTPC__HS_EV_DONE) {
+      if (c->peer == NULL || (c->peer->c != NULL && c->peer->c != c &&
+                              c->peer->c->state != C_UP)) {
+        conn_close(c, "handshake with %s failed: %s", "superseded");
+        break;
+      }
+      on_up(c);
+    }
+  }
+  return off;
+}
+
+static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf) {
+  (void)h;
+  (void)suggested;
+  buf->base = malloc(65536);
+  buf->len = buf->base ? 65536 : 0;
+}
+
+static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf) {
+  conn_t *c = s->data;
+  if (nread < 0) {
+    conn_close(
+        c, c->state == C_UP ? "down %s: %s" : "handshake with %s failed: %s",
+        nread == UV_EOF ? "connection closed by peer"
+                        : uv_strerror((int)nread));
+  } else if (nread > 0 && !c->closing) {
+    const uint8_t *b = (const uint8_t *)buf->base;
+    size_t len = (size_t)nread, off = 0;
+    c->last_in = now_ms(c->node);
+    if (c->state == C_HS)
+      off = feed_hs(c, b, len);
+    if (!c->closing && c->state == C_UP && off < len) {
+      otpc_framer_feed(&c->fr, b + off, len - off);
+      const uint8_t *f;
+      size_t flen;
+      otpc_err_t err;
+      int rc = 0;
+      while (!c->closing &&
+             (rc = otpc_framer_next(&c->fr, &f, &flen, &err)) == 1)
+        on_frame(c, f, flen);
+      if (rc < 0)
+        conn_close(c, "down %s: bad frame: %s", err.msg);
+    }
+  }
+  free(buf->base);
+}
+
+static void on_connection(uv_stream_t *l, int status) {
+  otpc__node_t *n = l->data;
+  if (status < 0)
+    return;
+  conn_t *c = conn_new(n, false, "?");
+  if (c == NULL)
+    return;
+  if (uv_accept(l, (uv_stream_t *)&c->tcp) != 0) {
+    conn_close(c, "handshake with %s failed: %s", "accept");
+    return;
+  }
+  struct sockaddr_storage sa;
+  int sl = sizeof sa;
+  if (uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&sa, &sl) == 0 &&
+      sa.ss_family == AF_INET) {
+    struct sockaddr_in *in = (struct sockaddr_in *)&sa;
+    char ip[64];
+    uv_ip4_name(in, ip, sizeof ip);
+    snprintf(c->who, sizeof c->who, "%s:%u", ip, (unsigned)ntohs(in->sin_port));
+  }
+  uv_tcp_nodelay(&c->tcp, 1);
+  if (conn_hs_init(c, NULL) == 0)
+    uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
+}
+
+static void on_connected(uv_connect_t *req, int status) {
+  conn_t *c = req->data;
+  if (c->closing)
+    return;
+  if (status < 0) {
+    conn_close(c, "connect %s failed: %s", uv_strerror(status));
+    return;
+  }
+  uv_tcp_nodelay(&c->tcp, 1);
+  if (conn_hs_init(c, c->who) != 0)
+    return;
+  conn_raw(c, c->hs.out.data, c->hs.out.len);
+  c->hs.out.len = 0;
+  uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
+}
+
+/* --------------------------------------------------------------- epmd */
+
+static int tcp_connect_blocking(const char *host, uint16_t port) {
+  struct addrinfo hints = {0}, *res;
+  hints.ai_family = AF_INET;
+  hints.ai_socktype = SOCK_STREAM;
+  char ps[8];
+  snprintf(ps, sizeof ps, "%u", (unsigned)port);
+  if (getaddrinfo(host, ps, &hints, &res) != 0)
+    return -1;
+  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd >= 0 && connect(fd, res->ai_addr, res->ai_addrlen) != 0) {
+    close(fd);
+    fd = -1;
+  }
+  freeaddrinfo(res);
+  return fd;
+}
+
+typedef int (*epmd_dec_fn)(const uint8_t *p, size_t n, void *ctx,
+                           otpc_err_t *err);
+
+static int epmd_call(int fd, const otpc_buf_t *req, epmd_dec_fn dec, void *ctx,
+                     otpc_err_t *err) {
+  const uint8_t *p = req->data;
+  size_t left = req->len;
+  while (left > 0) {
+    ssize_t w = write(fd, p, left);
+    if (w < 0 && errno == EINTR)
+      continue;
+    if (w <= 0)
+      return 0;
+    p += w;
+    left -= (size_t)w;
+  }
+  otpc_buf_t buf = {0};
+  int rc = 0;
+  for (;;) {
+    uint8_t b[512];
+    ssize_t r = read(fd, b, sizeof b);
+    if (r < 0 && errno == EINTR)
+      continue;
+    if (r <= 0)
+      break;
+    otpc_buf_append(&buf, b, (size_t)r);
+    rc = dec(buf.data, buf.len, ctx, err);
+    if (rc != 0)
+      break;
+  }
+  otpc_buf_free(&buf);
+  return rc;
+}
+
+typedef struct {
+  uint8_t result;
+  uint32_t creation;
+  bool found;
+  uint16_t port;
+} epmd_ans_t;
+
+static int dec_alive2(const uint8_t *p, size_t n, void *ctx, otpc_err_t *err) {
+  epmd_ans_t *a = ctx;
+  return otpc__epmd_dec_alive2_resp(p, n, &a->result, &a->creation, err);
+}
+
+static int dec_port2(const uint8_t *p, size_t n, void *ctx, otpc_err_t *err) {
+  epmd_ans_t *a = ctx;
+  otpc__epmd_node_t node;
+  int rc = otpc__epmd_dec_port2_resp(p, n, &a->found, &node, err);
+  if (rc > 0 && a->found)
+    a->port = node.port;
+  return rc;
+}
+
+/* Dials a node: its port from the epmd on its host, then a non-blocking
+ * connect. The epmd lookup blocks the loop thread for one local round
+ * trip (first cut: a non-blocking epmd client is left for later). */
+static void dial(otpc__node_t *n, peer_t *p) {
+  size_t len;
+  const char *name = otpc_atom_text(p->node, &len);
+  const char *at = memchr(name, '@', len);
+  char host[256];
+  epmd_ans_t a = {0};
+  otpc_err_t err = {0};
+  int rc = 0;
+  if (at != NULL && at != name && (size_t)(at + 1 - name) < len &&
+      len - (size_t)(at + 1 - name) < sizeof host) {
+    size_t hl = len - (size_t)(at + 1 - name);
+    memcpy(host, at + 1, hl);
+    host[hl] = 0;
+    otpc_buf_t req = {0};
+    int fd = tcp_connect_blocking(host, n->o.epmd_port);
+    if (fd >= 0 && otpc__epmd_enc_port2(&req, name, (size_t)(at - name)) == 0)
+      rc = epmd_call(fd, &req, dec_port2, &a, &err);
+    if (fd >= 0)
+      close(fd);
+    otpc_buf_free(&req);
+  }
+  struct sockaddr_in sa;
+  if (rc > 0 && a.found && uv_ip4_addr("0.0.0.0", a.port, &sa) == 0) {
+    struct addrinfo hints = {0}, *res;
+    hints.ai_family = AF_INET;
+    hints.ai_socktype = SOCK_STREAM;
+    if (getaddrinfo(host, NULL, &hints, &res) == 0) {
+      sa.sin_addr = ((struct sockaddr_in *)res->ai_addr)->sin_addr;
+      freeaddrinfo(res);
+      char who[OTPC__HS_MAX_NAME + 1];
+      snprintf(who, sizeof who, "%.*s", (int)len, name);
+      conn_t *c = conn_new(n, true, who);
+      if (c != NULL) {
+        c->state = C_DIAL;
+        c->peer = p;
+        p->c = c;
+        c->creq.data = c;
+        if (uv_tcp_connect(&c->creq, &c->tcp, (struct sockaddr *)&sa,
+                           on_connected) == 0)
+          return;
+        conn_close(c, "connect %s failed: %s", "connect");
+        return;
+      }
+    }
+  }
+  logf_(n, "connect %.*s failed: %s", (int)len, name,
+        rc < 0   ? err.msg
+        : rc > 0 ? "not registered with epmd"
+                 : "no epmd");
+  peer_down(n, p);
+}
+
+static void on_epmd(uv_poll_t *h, int status, int events) {
+  otpc__node_t *n = h->data;
+  (void)status;
+  (void)events;
+  logf_(n, "epmd closed our registration");
+  uv_poll_stop(h);
+}
+
+/* --------------------------------------------------------------- ticks */
+
+/* Once a second (or ticktime/4 when shorter): setup timeouts, our ticks
+ * when nothing else went out for ticktime/4, and a peer silent for a whole
+ * ticktime dropped, as net_kernel does. */
+static void on_timer(uv_timer_t *t) {
+  otpc__node_t *n = t->data;
+  uint64_t now = now_ms(n), tick = (uint64_t)n->ticktime * 250;
+  for (conn_t *c = n->conns, *next; c != NULL; c = next) {
+    next = c->next;
+    if (c->closing)
+      continue;
+    if (c->state != C_UP) {
+      if (now >= c->deadline)
+        conn_close(c, "handshake with %s failed: %s", "setup timeout");
+    } else if (now - c->last_in >= (uint64_t)n->ticktime * 1000) {
+      conn_close(c, "down %s: %s", "net_tick_timeout");
+    } else if (now - c->last_out >= tick) {
+      static const uint8_t z[4];
+      conn_raw(c, z, 4);
+    }
+  }
+}
+
+/* -------------------------------------------------------- net_kernel */
+
+static void nk_handle(otpc_proc_t *self, void *state, otpc_msg_t *msg) {
+  (void)state;
+  otpc_pid_t from;
+  otpc_term_t tag;
+  if (otpc_term_match(otpc_msg_term(msg), NULL,
+                      "{'$gen_call', {~p, ~t}, {is_auth, _}}", &from,
+                      &tag) == 0)
+    otpc_sendf(self, from, "{~t, yes}", &tag);
+}
+
+static const otpc_proc_class_t nk_class = {.name = "net_kernel",
+                                           .handle = nk_handle};
+
+/* ----------------------------------------------------------- lifecycle */
+
+static void *loop_main(void *arg) {
+  otpc__node_t *n = arg;
+  uv_run(&n->loop, UV_RUN_DEFAULT);
+  return NULL;
+}
+
+static void on_rt_log(void *ud, int level, const char *text) {
+  (void)level;
+  logf_(ud, "%s", text);
+}
+
+int otpc__node_start(const otpc__node_opts_t *opts, otpc__node_t **out,
+                     otpc_err_t *err) {
+  otpc__node_t *n = calloc(1, sizeof *n);
+  if (n == NULL)
+    return OTPC_ENOMEM;
+  n->o = *opts;
+  n->epmd_fd = -1;
+  n->ticktime = opts->ticktime ? opts->ticktime : 60;
+  if (n->o.epmd_port == 0) {
+    const char *e = getenv("ERL_EPMD_PORT");
+    long v = e ? strtol(e, NULL, 10) : 0;
+    n->o.epmd_port = v > 0 && v < 65536 ? (uint16_t)v : OTPC__EPMD_PORT;
+  }
+  snprintf(n->name, sizeof n->name, "%s", opts->name ? opts->name : "");
+  int rc = otpc__node_name_check(n->name, strlen(n->name), err);
+  if (rc != 0) {
+    free(n);
+    return rc;
+  }
+  if (opts->cookie != NULL) {
+    snprintf(n->cookie, sizeof n->cookie, "%s", opts->cookie);
+  } else {
+    char path[1024];
+    rc = otpc__cookie_default_path(path, sizeof path);
+    if (rc == 0)
+      rc = otpc__cookie_read_or_create(path, n->cookie, sizeof n->cookie, err);
+    if (rc != 0) {
+      free(n);
+      return rc;
+    }
+  }
+  n->flags = OTPC__DFLAGS_OTPC | (opts->hidden ? 0 : OTPC__DFLAG_PUBLISHED);
+  pthread_mutex_init(&n->mu, NULL);
+  pthread_cond_init(&n->cv, NULL);
+  n->ctail = &n->cmds;
+  n->deliver = true;
+  otpc_atom("noproc", &n->a_noproc);
+  otpc_atom("noconnection", &n->a_noconnection);
+  otpc_atom("notsup", &n->a_notsup);
+  otpc_msg_build(&n->m_noproc, NULL, "noproc");
+  otpc_msg_build(&n->m_noconnection, NULL, "noconnection");
+  uv_loop_init(&n->loop);
+
+  /* Listen on any address, an ephemeral port. */
+  struct sockaddr_in sa;
+  uv_ip4_addr("0.0.0.0", 0, &sa);
+  uv_tcp_init(&n->loop, &n->listener);
+  n->listener.data = n;
+  int sl = sizeof sa;
+  if ((rc = uv_tcp_bind(&n->listener, (struct sockaddr *)&sa, 0)) != 0 ||
+      (rc = uv_listen((uv_stream_t *)&n->listener, 128, on_connection)) != 0 ||
+      (rc = uv_tcp_getsockname(&n->listener, (struct sockaddr *)&sa, &sl)) !=
+          0) {
+    err_set(err, OTPC_EINVAL, "listen: %s", uv_strerror(rc));
+    goto fail;
+  }
+  uint16_t port = ntohs(sa.sin_port);
+
+  /* Register; the socket stays open for the node's life. */
+  n->epmd_fd = tcp_connect_blocking("127.0.0.1", n->o.epmd_port);
+  if (n->epmd_fd < 0) {
+    err_set(err, OTPC_EINVAL, "no epmd on port %u", (unsigned)n->o.epmd_port);
+    goto fail;
+  }
+  otpc_buf_t req = {0};
+  epmd_ans_t a = {0};
+  size_t alive = (size_t)(strchr(n->name, '@') - n->name);
+  rc = otpc__epmd_enc_alive2(&req, port, OTPC__EPMD_TYPE_NORMAL, n->name, alive,
+                             NULL, 0);
+  if (rc == 0)
+    rc = epmd_call(n->epmd_fd, &req, dec_alive2, &a, err);
+  otpc_buf_free(&req);
+  if (rc <= 0 || a.result != 0) {
+    if (rc >= 0)
+      err_set(err, OTPC_EINVAL, "epmd refused %s (%s)", n->name,
+              rc > 0 ? "name taken" : "epmd closed");
+    goto fail;
+  }
+  n->creation = a.creation;
+
+  otpc_rt_opts_t ro = {.schedulers = opts->schedulers,
+                       .node = n->name,
+                       .creation = n->creation,
+                       .log = on_rt_log,
+                       .log_ud = n};
+  if ((rc = otpc_rt_start(&ro, &n->rt)) != 0) {
+    err_set(err, rc, "runtime: %s", otpc_strerror(rc));
+    goto fail;
+  }
+  n->self = otpc_rt_node(n->rt);
+  n->ops = (otpc__remote_ops_t){.send = op_send,
+                                .link = op_link,
+                                .unlink = op_unlink,
+                                .exit = op_exit,
+                                .monitor = op_monitor,
+                                .demonitor = op_demonitor,
+                                .down = op_down};
+  otpc__rt_set_remote(n->rt, &n->ops, n);
+  otpc_spawn_opts_t so = {.name = "net_kernel"};
+  otpc_pid_t nk;
+  otpc_rt_spawn(n->rt, &nk_class, NULL, &so, &nk);
+
+  uv_async_init(&n->loop, &n->async, on_async);
+  n->async.data = n;
+  uv_timer_init(&n->loop, &n->timer);
+  n->timer.data = n;
+  uint64_t every = (uint64_t)n->ticktime * 250;
+  if (every > 1000)
+    every = 1000;
+  uv_timer_start(&n->timer, on_timer, every, every);
+  uv_poll_init(&n->loop, &n->epmd_poll, n->epmd_fd);
+  n->epmd_poll.data = n;
+  uv_poll_start(&n->epmd_poll, UV_READABLE | UV_DISCONNECT, on_epmd);
+  if (pthread_create(&n->thread, NULL, loop_main, n) != 0) {
+    err_set(err, OTPC_ENOMEM, "cannot start the loop thread");
+    goto fail;
+  }
+  *out = n;
+  return 0;
+fail:
+  /* Partial start: only reached before the loop thread runs. */
+  if (n->rt != NULL)
+    otpc_rt_stop(n->rt);
+  if (n->epmd_fd >= 0)
+    close(n->epmd_fd);
+  uv_close((uv_handle_t *)&n->listener, NULL);
+  if (uv_is_active((uv_handle_t *)&n->timer) || n->timer.data != NULL) {
+    uv_close((uv_handle_t *)&n->timer, NULL);
+    uv_close((uv_handle_t *)&n->async, NULL);
+    uv_close((uv_handle_t *)&n->epmd_poll, NULL);
+  }
+  uv_run(&n->loop, UV_RUN_DEFAULT);
+  uv_loop_close(&n->loop);
+  otpc_msg_unref(n->m_noproc);
+  otpc_msg_unref(n->m_noconnection);
+  free(n);
+  return err->code ? err->code : OTPC_EINVAL;
+}
+
+otpc_rt_t *otpc__node_rt(otpc__node_t *n) {
+  return n->rt;
+}
+
+const char *otpc__node_name(const otpc__node_t *n) {
+  return n->name;
+}
+
+void otpc__node_stop(otpc__node_t *n) {
+  /* 1. The loop stops delivering to the runtime; 2. the runtime stops (its
+   * exits to remote pids still go out through the queue); 3. the loop
+   * closes everything and ends. */
+  pthread_mutex_lock(&n->mu);
+  n->quiesce = true;
+  pthread_mutex_unlock(&n->mu);
+  uv_async_send(&n->async);
+  pthread_mutex_lock(&n->mu);
+  while (!n->quiesced)
+    pthread_cond_wait(&n->cv, &n->mu);
+  pthread_mutex_unlock(&n->mu);
+  otpc_rt_stop(n->rt);
+  pthread_mutex_lock(&n->mu);
+  n->shutdown = true;
+  pthread_mutex_unlock(&n->mu);
+  uv_async_send(&n->async);
+  pthread_join(n->thread, NULL);
+  uv_loop_close(&n->loop);
+  close(n->epmd_fd);
+  while (n->peers != NULL) {
+    peer_t *p = n->peers;
+    n->peers = p->next;
+    peer_free(p);
+  }
+  while (n->cmds != NULL) {
+    cmd_t *k = n->cmds;
+    n->cmds = k->next;
+    cmd_free(k);
+  }
+  otpc_msg_unref(n->m_noproc);
+  otpc_msg_unref(n->m_noconnection);
+  pthread_mutex_destroy(&n->mu);
+  pthread_cond_destroy(&n->cv);
+  free(n);
+}

@@ -1,0 +1,149 @@
+%% @doc otpc-node (cnode/tools/otpc-node.c), the product's C node on libuv
+%% and the process runtime, against real OTP 25: the CT node pings it,
+%% echoes terms through its registered `echo' process by message and by
+%% gen_server:call (fragments included), sees it in nodes() or
+%% nodes(hidden), links to and monitors the echo process and kills it,
+%% and stops it with SIGTERM.
+-module(cnode_SUITE).
+
+-include_lib("common_test/include/ct.hrl").
+
+-export([all/0, init_per_suite/1, end_per_suite/1, end_per_testcase/2]).
+-export([bad_options/1, ping/1, echo_message/1, echo_call/1, visible/1, hidden/1,
+         link_exit/1, monitor_exit/1, sigterm/1]).
+
+-define(T, 10000).
+
+all() ->
+    [bad_options, ping, echo_message, echo_call, visible, hidden, link_exit,
+     monitor_exit, sigterm].
+
+init_per_suite(Config) ->
+    case is_alive() of
+        true -> Config;
+        false -> {skip, "the CT node is not distributed"}
+    end.
+
+end_per_suite(_Config) ->
+    otpc_test_lib:cleanup().
+
+end_per_testcase(_Case, _Config) ->
+    otpc_test_lib:cleanup().
+
+%%% Helpers --------------------------------------------------------------
+
+host() ->
+    [_, Host] = string:split(atom_to_list(node()), "@"),
+    Host.
+
+%% Starts otpc-node with a fresh name; returns {Handle, Node}.
+start_node(Args) ->
+    Name = "cnode" ++ integer_to_list(erlang:unique_integer([positive])),
+    Cookie = atom_to_list(erlang:get_cookie()),
+    {ok, H, <<"ready ", N/binary>>} =
+        otpc_test_lib:start_program("otpc-node",
+                                    ["--sname", Name, "--cookie", Cookie | Args],
+                                    #{ready => "^ready "}),
+    Node = binary_to_atom(N, utf8),
+    Node = list_to_atom(Name ++ "@" ++ host()),
+    {H, Node}.
+
+stopped(H) ->
+    {exit_status, 0} = otpc_test_lib:stop_program(H),
+    ok.
+
+echo_pid(Node) ->
+    {echo, Node} ! {self(), hello},
+    receive {echo, Pid, hello} when node(Pid) =:= Node -> Pid
+    after ?T -> ct:fail(no_echo)
+    end.
+
+terms() ->
+    [hello, 42, -1, 1 bsl 1000, -(1 bsl 300), 3.14, "text", [], {}, #{},
+     [1, 2, 3], [a | b], <<>>, <<1:3>>, self(), make_ref(),
+     fun lists:map/2, list_to_tuple(lists:seq(1, 300)),
+     maps:from_list([{K, K * K} || K <- lists:seq(1, 100)]),
+     'ünïcødé', <<"ünïcødé"/utf8>>,
+     binary:copy(<<7>>, 65537),
+     binary:copy(<<"0123456789">>, 1000000)].
+
+%%% Cases ----------------------------------------------------------------
+
+bad_options(_Config) ->
+    [begin
+         {ok, H} = otpc_test_lib:start_program("otpc-node", Args),
+         {error, {exited, 2, _}} = otpc_test_lib:wait_line(H, "^never", ?T)
+     end || Args <- [[], ["--bogus"], ["--sname"], ["--sname", "a", "--name", "b@h"],
+                     ["--sname", "a", "--ticktime", "0"],
+                     ["--sname", "a", "--epmd-port", "x"], ["--name", "nohost"]]],
+    ok.
+
+ping(_Config) ->
+    {H, Node} = start_node([]),
+    pong = net_adm:ping(Node),
+    stopped(H).
+
+echo_message(_Config) ->
+    {H, Node} = start_node([]),
+    [begin
+         {echo, Node} ! {self(), T},
+         receive
+             {echo, Pid, T2} when node(Pid) =:= Node, T2 =:= T -> ok;
+             {echo, _, Other} -> ct:fail({echo_mismatch, T, Other})
+         after ?T -> ct:fail({no_echo, T})
+         end
+     end || T <- terms()],
+    stopped(H).
+
+echo_call(_Config) ->
+    {H, Node} = start_node([]),
+    [T = gen_server:call({echo, Node}, T, ?T) || T <- terms()],
+    stopped(H).
+
+visible(_Config) ->
+    {H, Node} = start_node([]),
+    pong = net_adm:ping(Node),
+    true = lists:member(Node, nodes()),
+    stopped(H).
+
+hidden(_Config) ->
+    {H, Node} = start_node(["--hidden"]),
+    pong = net_adm:ping(Node),
+    false = lists:member(Node, nodes()),
+    true = lists:member(Node, nodes(hidden)),
+    stopped(H).
+
+link_exit(_Config) ->
+    {H, Node} = start_node([]),
+    Pid = echo_pid(Node),
+    process_flag(trap_exit, true),
+    true = link(Pid),
+    %% The link is set up once the echo process answers after it (signal
+    %% order), so the exit below finds it.
+    Pid = echo_pid(Node),
+    exit(Pid, kill),
+    receive {'EXIT', Pid, killed} -> ok
+    after ?T -> ct:fail(no_exit)
+    end,
+    process_flag(trap_exit, false),
+    stopped(H).
+
+monitor_exit(_Config) ->
+    {H, Node} = start_node([]),
+    Pid = echo_pid(Node),
+    Ref = monitor(process, Pid),
+    exit(Pid, bye),
+    receive {'DOWN', Ref, process, Pid, bye} -> ok
+    after ?T -> ct:fail(no_down)
+    end,
+    %% Monitoring a dead pid: noproc, as OTP.
+    Ref2 = monitor(process, Pid),
+    receive {'DOWN', Ref2, process, Pid, noproc} -> ok
+    after ?T -> ct:fail(no_noproc)
+    end,
+    stopped(H).
+
+sigterm(_Config) ->
+    {H, Node} = start_node([]),
+    pong = net_adm:ping(Node),
+    stopped(H).
