@@ -21,6 +21,7 @@ struct otpc_gs {
   bool linked;     /* started with start_link: the parent's EXIT stops us */
   bool in_cb;      /* a callback runs: an exit now is a crash inside it */
   bool terminated; /* terminate ran (or must not run) */
+  bool waiting;    /* in otpc_gs_call: the continuation gives the result */
   int cb;          /* which kind of callback runs */
   /* The result of the callback that just ran. */
   bool ignore, stop, has_reply, has_cont;
@@ -162,6 +163,8 @@ static void on_timeout_wait(otpc_proc_t *self, void *state, otpc_msg_t *msg,
 /* After a callback: the reply, stop, continue and timeout it chose. */
 static void finish(otpc_gs_t *gs) {
   for (;;) {
+    if (gs->waiting)
+      return;
     bool reply = gs->cb == CB_CALL && gs->has_reply;
     if (gs->stop)
       stop_now(gs, buf_term(&gs->reason), reply);
@@ -342,6 +345,7 @@ typedef struct waiter {
   bool has_mon;
   otpc_buf_t reason; /* stop: the expected reason */
   otpc_gs_cont_fn cont;
+  otpc_gs_call_cont_fn gs_cont; /* otpc_gs_call: runs as a server callback */
   void *ctx;
 } waiter_t;
 
@@ -414,10 +418,33 @@ static void on_wait(otpc_proc_t *self, void *state, otpc_msg_t *msg,
   otpc_gs_result_t res;
   interpret(w, self, msg, &res);
   otpc_gs_cont_fn cont = w->cont;
+  otpc_gs_call_cont_fn gs_cont = w->gs_cont;
   void *uctx = w->ctx;
   waiter_free(w);
-  cont(self, state, &res, uctx);
+  if (gs_cont == NULL) {
+    cont(self, state, &res, uctx);
+    otpc_msg_unref(res.term);
+    return;
+  }
+  /* Inside a server: the continuation finishes the callback that called,
+   * so gs->cb and gs->from are still that callback's. */
+  otpc_gs_t *gs = state;
+  gs->waiting = false;
+  reset_result(gs);
+  gs->in_cb = true;
+  gs_cont(gs, gs->user, &res, uctx);
+  gs->in_cb = false;
   otpc_msg_unref(res.term);
+  finish(gs);
+}
+
+/* A placeholder: call() wants a continuation to take the async path. */
+static void no_cont(otpc_proc_t *self, void *state, const otpc_gs_result_t *res,
+                    void *ctx) {
+  (void)self;
+  (void)state;
+  (void)res;
+  (void)ctx;
 }
 
 /* Waits for w's answer: with a continuation from a process, or blocking
@@ -527,12 +554,13 @@ int otpc_gen_server_start_blocking(otpc_proc_t *self,
 
 static int call(otpc_proc_t *self, otpc_pid_t server, otpc_term_t req,
                 int64_t timeout_ms, otpc_gs_cont_fn cont, void *ctx,
-                otpc_gs_result_t *res) {
+                otpc_gs_result_t *res, otpc_gs_call_cont_fn gs_cont) {
   if (self == NULL || req.p == NULL)
     return OTPC_EINVAL;
   waiter_t *w = waiter_new(OP_CALL, cont, ctx);
   if (w == NULL)
     return OTPC_ENOMEM;
+  w->gs_cont = gs_cont;
   /* As gen:do_call: the monitor's reference is the tag, so a reply and
    * the server's death are told apart by one reference, and a late reply
    * to an earlier call can never match this one. */
@@ -557,7 +585,7 @@ int otpc_gen_server_call(otpc_proc_t *self, otpc_pid_t server, otpc_term_t req,
                          int64_t timeout_ms, otpc_gs_cont_fn cont, void *ctx) {
   if (cont == NULL)
     return OTPC_EINVAL;
-  return call(self, server, req, timeout_ms, cont, ctx, NULL);
+  return call(self, server, req, timeout_ms, cont, ctx, NULL, NULL);
 }
 
 int otpc_gen_server_call_blocking(otpc_proc_t *self, otpc_pid_t server,
@@ -565,7 +593,19 @@ int otpc_gen_server_call_blocking(otpc_proc_t *self, otpc_pid_t server,
                                   otpc_gs_result_t *res) {
   if (res == NULL)
     return OTPC_EINVAL;
-  return call(self, server, req, timeout_ms, NULL, NULL, res);
+  return call(self, server, req, timeout_ms, NULL, NULL, res, NULL);
+}
+
+int otpc_gs_call(otpc_gs_t *gs, otpc_pid_t server, otpc_term_t req,
+                 int64_t timeout_ms, otpc_gs_call_cont_fn cont, void *ctx) {
+  /* Not from init yet: the start's ack would have to wait for cont. */
+  if (gs == NULL || cont == NULL || gs->waiting || !gs->in_cb ||
+      gs->cb == CB_INIT)
+    return OTPC_EINVAL;
+  int rc = call(gs->self, server, req, timeout_ms, no_cont, ctx, NULL, cont);
+  if (rc == 0)
+    gs->waiting = true;
+  return rc;
 }
 
 int otpc_gen_server_cast(otpc_proc_t *self, otpc_pid_t server,

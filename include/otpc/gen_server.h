@@ -152,6 +152,15 @@ int otpc_gen_server_stop_blocking(otpc_proc_t *self, otpc_pid_t server,
                                   otpc_term_t reason, int64_t timeout_ms,
                                   otpc_gs_result_t *res);
 
+/* gen_server:call from inside a server's callback. The server waits (its
+ * other messages stay queued) and `cont` runs as a callback of the same
+ * kind: its otpc_gs_* results are the callback's (in handle_call, the
+ * reply goes to the same From). Results set before the call are dropped. */
+typedef void (*otpc_gs_call_cont_fn)(otpc_gs_t *gs, void *state,
+                                     const otpc_gs_result_t *res, void *ctx);
+int otpc_gs_call(otpc_gs_t *gs, otpc_pid_t server, otpc_term_t req,
+                 int64_t timeout_ms, otpc_gs_call_cont_fn cont, void *ctx);
+
 #ifdef __cplusplus
 }
 #endif

@@ -47,12 +47,27 @@ static void srv_init_continue(otpc_gs_t *gs, void *state, void *arg) {
   otpc_buf_free(&b);
 }
 
+/* The inner call's result becomes the outer call's reply. */
+static void on_relay(otpc_gs_t *gs, void *state, const otpc_gs_result_t *res,
+                     void *ctx) {
+  (void)state;
+  (void)ctx;
+  otpc_term_t nil = {(const uint8_t *)"\152", 1};
+  otpc_term_t t = res->term != NULL ? otpc_msg_term(res->term) : nil;
+  otpc_gs_replyf(gs, "{relayed, ~i, ~t}", (int)res->status, &t);
+}
+
 static void srv_call(otpc_gs_t *gs, void *state, otpc_term_t req,
                      const otpc_gs_from_t *from) {
   srv_t *s = state;
   otpc_term_t x;
   int64_t n;
-  if (otpc_term_is_atom(req, "ping") == 1) {
+  otpc_pid_t to;
+  if (otpc_term_match(req, NULL, "{relay, ~p, ~t, ~I}", &to, &x, &n) == 0) {
+    assert_int_equal(otpc_gs_call(gs, to, x, n, on_relay, NULL), 0);
+    /* One call at a time. */
+    assert_int_equal(otpc_gs_call(gs, to, x, n, on_relay, NULL), OTPC_EINVAL);
+  } else if (otpc_term_is_atom(req, "ping") == 1) {
     otpc_gs_replyf(gs, "pong");
   } else if (otpc_term_match(req, NULL, "{echo, ~t}", &x) == 0) {
     otpc_gs_reply(gs, x);
@@ -452,6 +467,43 @@ static void test_deferred_reply(void **state) {
   otpc_demonitor(f->me, &mref, OTPC_DEMONITOR_FLUSH);
 }
 
+/* A server calling another from handle_call: the reply to its own caller
+ * comes from the continuation; casts sent meanwhile wait their turn. */
+static void test_server_calls_server(void **state) {
+  fx_t *f = *state;
+  otpc_pid_t a = start_ok(f, "ok");
+  otpc_pid_t b = start_ok(f, "ok");
+  char buf[300];
+  otpc_buf_t q;
+  otpc_term_t req = tu_term(&q, "{relay, ~p, ping, 1000}", &b);
+  otpc_gs_result_t r;
+  assert_int_equal(otpc_gen_server_call_blocking(f->me, a, req, 1000, &r), 0);
+  otpc_buf_free(&q);
+  assert_int_equal(r.status, OTPC_GS_OK);
+  assert_string_equal(tu_str(r.term, buf, sizeof buf), "{relayed,0,pong}");
+  otpc_msg_unref(r.term);
+  /* The inner call times out (b defers), and the late reply becomes an
+   * info of a; a cast to a queued during the wait runs after. */
+  req = tu_term(&q, "{relay, ~p, defer, 30}", &b);
+  otpc_pid_t me = f->mepid;
+  otpc_ref_t mref = mon(f, a);
+  otpc_sendf(f->me, a, "{'$gen_call', {~p, ~r}, ~t}", &me, &mref, &req);
+  otpc_buf_free(&q);
+  cast(f, a, "during");
+  otpc_msg_t *m = tu_recv_match(f->me, otpc_match_ref, &mref);
+  assert_non_null(strstr(tu_str(m, buf, sizeof buf), ",{relayed,4,[]}}"));
+  otpc_msg_unref(m);
+  otpc_demonitor(f->me, &mref, OTPC_DEMONITOR_FLUSH);
+  tu_expect(f->me, "{cast,during}");
+  /* Relay to a dead server: noproc. */
+  otpc_pid_t d = dead_pid(f);
+  req = tu_term(&q, "{relay, ~p, ping, 1000}", &d);
+  assert_int_equal(otpc_gen_server_call_blocking(f->me, a, req, 1000, &r), 0);
+  otpc_buf_free(&q);
+  assert_string_equal(tu_str(r.term, buf, sizeof buf), "{relayed,3,[]}");
+  otpc_msg_unref(r.term);
+}
+
 /* ------------------------------------------------- from a C process */
 
 /* A client process: starts a linked server (trap or not, from its arg),
@@ -606,6 +658,7 @@ int main(void) {
       T(test_call_crash),
       T(test_call_timeout_late_reply),
       T(test_deferred_reply),
+      T(test_server_calls_server),
       T(test_client_process_calls),
       T(test_parent_exit_trapping),
       T(test_parent_exit_not_trapping),
