@@ -31,7 +31,9 @@ typedef struct otpc_gs otpc_gs_t;
 
 /* A caller to reply to: {Pid, Tag}. A value: copy it into the state to
  * reply later with otpc_gen_server_reply. */
-#define OTPC_GS_TAG_MAX 64
+/* Room for OTP 25's [alias | Ref] with a 5-word reference of a node whose
+ * name has the atom maximum of 255 bytes. */
+#define OTPC_GS_TAG_MAX 320
 typedef struct otpc_gs_from {
   otpc_pid_t pid;
   size_t tag_len;

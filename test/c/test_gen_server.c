@@ -504,6 +504,86 @@ static void test_server_calls_server(void **state) {
   otpc_msg_unref(r.term);
 }
 
+/* A tag as OTP 25 sends it, [alias | Ref], with a long node name: the
+ * reply carries it back unchanged. */
+static void test_alias_tag(void **state) {
+  fx_t *f = *state;
+  otpc_pid_t s = start_ok(f, "ok");
+  char node[200];
+  memset(node, 'n', sizeof node);
+  memcpy(node + 100, "@host", 6);
+  otpc_ref_t r;
+  memset(&r, 0, sizeof r);
+  r.node = tu_atom(node);
+  r.len = 5;
+  r.id[0] = 1;
+  otpc_pid_t me = f->mepid;
+  tu_send(f->me, s, tu_msg("{'$gen_call', {~p, [alias | ~r]}, ping}", &me, &r));
+  otpc_msg_t *m = tu_recv(f->me);
+  otpc_ref_t got;
+  assert_int_equal(
+      otpc_term_match(otpc_msg_term(m), NULL, "{[alias | ~r], pong}", &got), 0);
+  assert_memory_equal(&got.id, &r.id, sizeof r.id);
+  otpc_msg_unref(m);
+}
+
+/* Many C processes calling one server at once, on two schedulers: every
+ * call gets its own reply, none is lost or crossed. */
+typedef struct hammer {
+  otpc_pid_t ctl, server;
+  int left, sum;
+} hammer_t;
+
+static void hammer_next(otpc_proc_t *self, hammer_t *h);
+
+static void on_hammer(otpc_proc_t *self, void *state,
+                      const otpc_gs_result_t *res, void *ctx) {
+  hammer_t *h = state;
+  int v = -1;
+  assert_int_equal(res->status, OTPC_GS_OK);
+  assert_int_equal(
+      otpc_term_match(otpc_msg_term(res->term), NULL, "{n, ~i}", &v), 0);
+  assert_int_equal(v, (int)(intptr_t)ctx);
+  h->sum += v;
+  hammer_next(self, h);
+}
+
+static void hammer_next(otpc_proc_t *self, hammer_t *h) {
+  if (h->left == 0) {
+    otpc_sendf(self, h->ctl, "{sum, ~i}", h->sum);
+    return;
+  }
+  int n = h->left--;
+  otpc_buf_t b;
+  otpc_term_t req = tu_term(&b, "{echo, {n, ~i}}", n);
+  assert_int_equal(otpc_gen_server_call(self, h->server, req, 5000, on_hammer,
+                                        (void *)(intptr_t)n),
+                   0);
+  otpc_buf_free(&b);
+}
+
+static void hammer_init(otpc_proc_t *self, void *state, void *arg) {
+  hammer_t *h = state;
+  *h = *(hammer_t *)arg;
+  hammer_next(self, h);
+}
+
+static const otpc_proc_class_t hammer_class = {"hammer", sizeof(hammer_t),
+                                               hammer_init, NULL, NULL};
+
+static void test_many_callers(void **state) {
+  fx_t *f = *state;
+  otpc_pid_t s = start_ok(f, "ok");
+  enum { CALLERS = 16, CALLS = 300 };
+  hammer_t h = {f->mepid, s, CALLS, 0};
+  for (int i = 0; i < CALLERS; i++) {
+    otpc_pid_t p;
+    assert_int_equal(otpc_rt_spawn(f->rt, &hammer_class, &h, NULL, &p), 0);
+  }
+  for (int i = 0; i < CALLERS; i++)
+    tu_expect(f->me, "{sum,45150}");
+}
+
 /* ------------------------------------------------- from a C process */
 
 /* A client process: starts a linked server (trap or not, from its arg),
@@ -659,6 +739,8 @@ int main(void) {
       T(test_call_timeout_late_reply),
       T(test_deferred_reply),
       T(test_server_calls_server),
+      T(test_alias_tag),
+      T(test_many_callers),
       T(test_client_process_calls),
       T(test_parent_exit_trapping),
       T(test_parent_exit_not_trapping),
