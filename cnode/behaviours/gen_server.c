@@ -18,7 +18,6 @@ struct otpc_gs {
   otpc_proc_t *self;
   void *user;
   otpc_pid_t parent;
-  bool linked;     /* started with start_link: the parent's EXIT stops us */
   bool in_cb;      /* a callback runs: an exit now is a crash inside it */
   bool terminated; /* terminate ran (or must not run) */
   bool waiting;    /* in otpc_gs_call: the continuation gives the result */
@@ -215,6 +214,11 @@ static void on_timeout_wait(otpc_proc_t *self, void *state, otpc_msg_t *msg,
   finish(gs);
 }
 
+static bool pid_eq(otpc_pid_t a, otpc_pid_t b) {
+  return a.node == b.node && a.id == b.id && a.serial == b.serial &&
+         a.creation == b.creation;
+}
+
 static void dispatch(otpc_gs_t *gs, otpc_term_t t) {
   otpc_term_t tag, req, reason;
   otpc_pid_t pid;
@@ -245,11 +249,10 @@ static void dispatch(otpc_gs_t *gs, otpc_term_t t) {
     stop_now(gs, reason, false);
   } else if (otpc_term_match(t, NULL, "{system, _, _}") == 0) {
     return; /* other sys requests: not yet (get_state, suspend, ...) */
-  } else if (gs->linked &&
-             otpc_term_match(t, NULL, "{'EXIT', ~p, ~t}", &pid, &reason) == 0 &&
-             memcmp(&pid, &gs->parent, sizeof pid) == 0) {
+  } else if (otpc_term_match(t, NULL, "{'EXIT', ~p, ~t}", &pid, &reason) == 0 &&
+             pid_eq(pid, gs->parent)) {
     /* Only seen when trapping exits: OTP's gen_server terminates with the
-     * parent's reason. */
+     * parent's (the starter's, linked or not) reason. */
     stop_now(gs, reason, false);
   } else {
     gs->cb = CB_OTHER;
@@ -274,7 +277,6 @@ static void gs_init(otpc_proc_t *self, void *state, void *arg) {
   gs->cls = sa.cls;
   gs->self = self;
   gs->parent = sa.starter;
-  gs->linked = sa.linked;
   otpc_buf_init(&gs->reply);
   otpc_buf_init(&gs->reason);
   otpc_buf_init(&gs->cont);
