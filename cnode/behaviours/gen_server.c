@@ -554,19 +554,34 @@ int otpc_gen_server_start_blocking(otpc_proc_t *self,
   return start(self, cls, arg, opts, NULL, NULL, res);
 }
 
+/* `name`: a registered name, resolved first as gen:call does (whereis,
+ * then a call to the pid); no such name is noproc. */
 static int call(otpc_proc_t *self, otpc_pid_t server, otpc_term_t req,
                 int64_t timeout_ms, otpc_gs_cont_fn cont, void *ctx,
-                otpc_gs_result_t *res, otpc_gs_call_cont_fn gs_cont) {
+                otpc_gs_result_t *res, otpc_gs_call_cont_fn gs_cont,
+                const otpc_atom_t *name) {
   if (self == NULL || req.p == NULL)
     return OTPC_EINVAL;
   waiter_t *w = waiter_new(OP_CALL, cont, ctx);
   if (w == NULL)
     return OTPC_ENOMEM;
   w->gs_cont = gs_cont;
+  int rc;
+  if (name != NULL && otpc_whereis(otpc_proc_rt(self), *name, &server) != 0) {
+    /* A monitor of a name nobody has: its DOWN says noproc, through the
+     * same wait as a call's. */
+    rc = otpc_monitor_name(self, *name, &w->mref);
+    if (rc < 0) {
+      waiter_free(w);
+      return rc;
+    }
+    w->has_mon = true;
+    return wait_for(self, w, timeout_ms, res);
+  }
   /* As gen:do_call: the monitor's reference is the tag, so a reply and
    * the server's death are told apart by one reference, and a late reply
    * to an earlier call can never match this one. */
-  int rc = otpc_monitor(self, server, &w->mref);
+  rc = otpc_monitor(self, server, &w->mref);
   if (rc < 0) {
     waiter_free(w);
     return rc;
@@ -587,7 +602,7 @@ int otpc_gen_server_call(otpc_proc_t *self, otpc_pid_t server, otpc_term_t req,
                          int64_t timeout_ms, otpc_gs_cont_fn cont, void *ctx) {
   if (cont == NULL)
     return OTPC_EINVAL;
-  return call(self, server, req, timeout_ms, cont, ctx, NULL, NULL);
+  return call(self, server, req, timeout_ms, cont, ctx, NULL, NULL, NULL);
 }
 
 int otpc_gen_server_call_blocking(otpc_proc_t *self, otpc_pid_t server,
@@ -595,7 +610,39 @@ int otpc_gen_server_call_blocking(otpc_proc_t *self, otpc_pid_t server,
                                   otpc_gs_result_t *res) {
   if (res == NULL)
     return OTPC_EINVAL;
-  return call(self, server, req, timeout_ms, NULL, NULL, res, NULL);
+  return call(self, server, req, timeout_ms, NULL, NULL, res, NULL, NULL);
+}
+
+int otpc_gen_server_call_name(otpc_proc_t *self, otpc_atom_t name,
+                              otpc_term_t req, int64_t timeout_ms,
+                              otpc_gs_cont_fn cont, void *ctx) {
+  if (cont == NULL)
+    return OTPC_EINVAL;
+  otpc_pid_t none = {0};
+  return call(self, none, req, timeout_ms, cont, ctx, NULL, NULL, &name);
+}
+
+int otpc_gen_server_call_name_blocking(otpc_proc_t *self, otpc_atom_t name,
+                                       otpc_term_t req, int64_t timeout_ms,
+                                       otpc_gs_result_t *res) {
+  if (res == NULL)
+    return OTPC_EINVAL;
+  otpc_pid_t none = {0};
+  return call(self, none, req, timeout_ms, NULL, NULL, res, NULL, &name);
+}
+
+int otpc_gen_server_cast_name(otpc_proc_t *self, otpc_atom_t name,
+                              otpc_term_t req) {
+  if (self == NULL || req.p == NULL)
+    return OTPC_EINVAL;
+  otpc_msg_t *m = NULL;
+  int rc = otpc_msg_build(&m, NULL, "{'$gen_cast', ~t}", &req);
+  if (rc < 0)
+    return rc;
+  rc = otpc_send_name(self, name, m);
+  otpc_msg_unref(m);
+  /* gen_server:cast to a name nobody has is ok, as in OTP. */
+  return rc == OTPC_ENOTFOUND ? 0 : rc;
 }
 
 int otpc_gs_call(otpc_gs_t *gs, otpc_pid_t server, otpc_term_t req,
@@ -604,7 +651,8 @@ int otpc_gs_call(otpc_gs_t *gs, otpc_pid_t server, otpc_term_t req,
   if (gs == NULL || cont == NULL || gs->waiting || !gs->in_cb ||
       gs->cb == CB_INIT)
     return OTPC_EINVAL;
-  int rc = call(gs->self, server, req, timeout_ms, no_cont, ctx, NULL, cont);
+  int rc =
+      call(gs->self, server, req, timeout_ms, no_cont, ctx, NULL, cont, NULL);
   if (rc == 0)
     gs->waiting = true;
   return rc;

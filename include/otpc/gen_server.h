@@ -142,6 +142,18 @@ int otpc_gen_server_call_blocking(otpc_proc_t *self, otpc_pid_t server,
                                   otpc_term_t req, int64_t timeout_ms,
                                   otpc_gs_result_t *res);
 
+/* The same to a locally registered name, resolved as gen:call does
+ * (whereis, then the pid): no such name gives NOPROC. */
+int otpc_gen_server_call_name(otpc_proc_t *self, otpc_atom_t name,
+                              otpc_term_t req, int64_t timeout_ms,
+                              otpc_gs_cont_fn cont, void *ctx);
+int otpc_gen_server_call_name_blocking(otpc_proc_t *self, otpc_atom_t name,
+                                       otpc_term_t req, int64_t timeout_ms,
+                                       otpc_gs_result_t *res);
+/* gen_server:cast to a name: 0 also when nobody has it, as OTP's ok. */
+int otpc_gen_server_cast_name(otpc_proc_t *self, otpc_atom_t name,
+                              otpc_term_t req);
+
 /* gen_server:cast(Server, Req): always succeeds for a dead pid. */
 int otpc_gen_server_cast(otpc_proc_t *self, otpc_pid_t server, otpc_term_t req);
 

@@ -275,6 +275,30 @@ static void test_registered_name(void **state) {
            tu_pidstr(r.pid, p, sizeof p));
   assert_string_equal(tu_str(r2.term, buf, sizeof buf), exp);
   otpc_msg_unref(r2.term);
+  /* Calls and casts by name; an unknown name is noproc (call) or ok. */
+  otpc_buf_t b;
+  otpc_gs_result_t res;
+  assert_int_equal(
+      otpc_gen_server_call_name_blocking(f->me, tu_atom("gs_test_name"),
+                                         tu_term(&b, "ping"), 1000, &res),
+      0);
+  assert_int_equal(res.status, OTPC_GS_OK);
+  assert_string_equal(tu_str(res.term, buf, sizeof buf), "pong");
+  otpc_msg_unref(res.term);
+  assert_int_equal(otpc_gen_server_call_name_blocking(
+                       f->me, tu_atom("gs_nobody"),
+                       (otpc_term_t){b.data, b.len}, 1000, &res),
+                   0);
+  assert_int_equal(res.status, OTPC_GS_NOPROC);
+  assert_null(res.term);
+  assert_int_equal(otpc_gen_server_cast_name(f->me, tu_atom("gs_nobody"),
+                                             (otpc_term_t){b.data, b.len}),
+                   0);
+  assert_int_equal(otpc_gen_server_cast_name(f->me, tu_atom("gs_test_name"),
+                                             (otpc_term_t){b.data, b.len}),
+                   0);
+  otpc_buf_free(&b);
+  tu_expect(f->me, "{cast,ping}");
 }
 
 /* ------------------------------------------------------- messages */
