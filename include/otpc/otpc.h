@@ -6,6 +6,7 @@
 #include "otpc/buf.h"
 #include "otpc/error.h"
 #include "otpc/frame.h"
+#include "otpc/gen_server.h"
 #include "otpc/msg.h"
 #include "otpc/process.h"
 #include "otpc/term.h"
