@@ -33,11 +33,12 @@
 #include "epmd_proto.h"
 #include "handshake.h"
 
-#define SETUP_MS 7000           /* net_setuptime's default */
-#define MAX_FRAME (65u << 20)   /* 64 MiB messages and their headers */
-#define BATCH_BUFS 64           /* uv_bufs per write */
-#define BATCH_BULK (256u << 10) /* bulk bytes per write, so ticks interleave   \
-                                 */
+#define SETUP_MS 7000         /* net_setuptime's default */
+#define MAX_FRAME (65u << 20) /* 64 MiB messages and their headers */
+#define BATCH_BUFS 64         /* uv_bufs per write */
+#define BATCH_BULK                                                             \
+  (256u << 10) /* bulk bytes per write, so ticks interleave                    \
+                */
 
 /* ------------------------------------------------------------ commands */
 
@@ -274,13 +275,18 @@ static bool mon_del(void *vec, const otpc_ref_t *ref, mon_t *out) {
 /* The peer is unreachable or its connection went down: what OTP does
  * then, locally. Pending signals are dropped. */
 static void peer_down(otpc__node_t *n, peer_t *p) {
+  otpc_term_t nc = otpc_msg_term(n->m_noconnection);
+  /* Links and monitors that never reached the peer break too. */
   while (p->pend != NULL) {
     cmd_t *c = p->pend;
     p->pend = c->next;
+    if (n->deliver && c->kind == K_LINK)
+      otpc__rt_remote_exit(n->rt, c->to, c->from, nc, true);
+    else if (n->deliver && c->kind == K_MON)
+      otpc__rt_remote_down(n->rt, c->to, c->from, &c->ref, nc);
     cmd_free(c);
   }
   p->ptail = &p->pend;
-  otpc_term_t nc = otpc_msg_term(n->m_noconnection);
   if (n->deliver) {
     for (size_t i = 0; i < p->links.n; i++)
       otpc__rt_remote_exit(n->rt, p->links.v[i].remote, p->links.v[i].local, nc,

@@ -7,7 +7,16 @@
  * Prints "ready NAME@HOST" once registered with epmd and listening. The
  * echo contract (kept stable: checks outside the tests use it):
  * {Pid, Term} -> Pid ! {echo, EchoPid, Term}; gen_server:call({echo, Node},
- * Term) returns Term. */
+ * Term) returns Term.
+ *
+ * A second registered process, `ctl`, lets tests drive a C process's side
+ * of the distribution (not a stable contract): it traps exits and takes
+ *   {From, send, To, Term}     To ! Term, then From ! {ctl, sent}
+ *   {From, link, Pid}          link(Pid), then From ! {ctl, linked}
+ *   {From, monitor, Pid}       monitor(process, Pid), From ! {ctl, Ref}
+ *   {From, exit, Pid, Reason}  exit(Pid, Reason), then From ! {ctl, exited}
+ * and forwards every 'EXIT' and 'DOWN' it gets as {ctl, Msg} to the last
+ * From. */
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -35,6 +44,55 @@ static void echo_handle(otpc_proc_t *self, void *state, otpc_msg_t *msg) {
 
 static const otpc_proc_class_t echo_class = {.name = "echo",
                                              .handle = echo_handle};
+
+typedef struct ctl {
+  otpc_pid_t report; /* the last From */
+  bool have;
+} ctl_t;
+
+static void ctl_init(otpc_proc_t *self, void *state, void *arg) {
+  (void)state;
+  (void)arg;
+  otpc_trap_exit(self, true);
+}
+
+static void ctl_handle(otpc_proc_t *self, void *state, otpc_msg_t *msg) {
+  ctl_t *c = state;
+  otpc_pid_t from, pid;
+  otpc_term_t a, t = otpc_msg_term(msg);
+  otpc_ref_t ref;
+  if (otpc_term_match(t, NULL, "{~p, send, ~p, ~t}", &from, &pid, &a) == 0) {
+    c->report = from;
+    c->have = true;
+    otpc_sendf(self, pid, "~t", &a);
+    otpc_sendf(self, from, "{ctl, sent}");
+  } else if (otpc_term_match(t, NULL, "{~p, link, ~p}", &from, &pid) == 0) {
+    c->report = from;
+    c->have = true;
+    otpc_link(self, pid);
+    otpc_sendf(self, from, "{ctl, linked}");
+  } else if (otpc_term_match(t, NULL, "{~p, monitor, ~p}", &from, &pid) == 0) {
+    c->report = from;
+    c->have = true;
+    if (otpc_monitor(self, pid, &ref) == 0)
+      otpc_sendf(self, from, "{ctl, ~r}", &ref);
+  } else if (otpc_term_match(t, NULL, "{~p, exit, ~p, ~t}", &from, &pid, &a) ==
+             0) {
+    c->report = from;
+    c->have = true;
+    otpc_exit_signal(self, pid, a);
+    otpc_sendf(self, from, "{ctl, exited}");
+  } else if (c->have &&
+             (otpc_term_match(t, NULL, "{'EXIT', _, _}") == 0 ||
+              otpc_term_match(t, NULL, "{'DOWN', _, _, _, _}") == 0)) {
+    otpc_sendf(self, c->report, "{ctl, ~t}", &t);
+  }
+}
+
+static const otpc_proc_class_t ctl_class = {.name = "ctl",
+                                            .state_size = sizeof(ctl_t),
+                                            .init = ctl_init,
+                                            .handle = ctl_handle};
 
 static void log_line(void *ud, const char *line) {
   (void)ud;
@@ -74,6 +132,13 @@ int main(int argc, char **argv) {
   otpc_pid_t echo;
   if (otpc_rt_spawn(otpc__node_rt(n), &echo_class, NULL, &so, &echo) != 0) {
     fprintf(stderr, "otpc-node: cannot start echo\n");
+    otpc__node_stop(n);
+    return 1;
+  }
+  otpc_spawn_opts_t co = {.name = "ctl"};
+  otpc_pid_t ctl;
+  if (otpc_rt_spawn(otpc__node_rt(n), &ctl_class, NULL, &co, &ctl) != 0) {
+    fprintf(stderr, "otpc-node: cannot start ctl\n");
     otpc__node_stop(n);
     return 1;
   }
