@@ -19,9 +19,8 @@
 
 all() ->
     [bad_options, ping, echo_message, echo_call, visible, hidden, link_exit,
-     monitor_exit, c_link_monitor, c_exit, wrong_cookie, sigterm].
-%% c_dials and noconnection (below) are not in all() yet: peer:start hangs
-%% when this suite runs them; to be found next session.
+     monitor_exit, c_link_monitor, c_exit, c_dials, noconnection, wrong_cookie,
+     sigterm].
 
 init_per_suite(Config) ->
     case is_alive() of
@@ -177,7 +176,7 @@ c_exit(_Config) ->
 
 %% A peer node with this module loaded (forward/1 runs there).
 start_peer() ->
-    {Peer, PNode} = start_peer(),
+    {ok, Peer, PNode} = otpc_test_lib:start_peer(cnp),
     {Mod, Bin, File} = code:get_object_code(?MODULE),
     {module, Mod} = rpc:call(PNode, code, load_binary, [Mod, File, Bin]),
     {Peer, PNode}.
