@@ -11,7 +11,8 @@
 -export([all/0, init_per_suite/1, end_per_suite/1, end_per_testcase/2]).
 -export([bad_options/1, ping/1, echo_message/1, echo_call/1, visible/1, hidden/1,
          link_exit/1, monitor_exit/1, c_link_monitor/1, c_exit/1, c_dials/1,
-         noconnection/1, wrong_cookie/1, sigterm/1]).
+         noconnection/1, wrong_cookie/1, silent_peer/1, spawn_request/1,
+         concurrent/1, sigterm/1]).
 %% Run on peers.
 -export([forward/1]).
 
@@ -20,7 +21,7 @@
 all() ->
     [bad_options, ping, echo_message, echo_call, visible, hidden, link_exit,
      monitor_exit, c_link_monitor, c_exit, c_dials, noconnection, wrong_cookie,
-     sigterm].
+     silent_peer, spawn_request, concurrent, sigterm].
 
 init_per_suite(Config) ->
     case is_alive() of
@@ -227,6 +228,39 @@ ctl(Expect) ->
     receive {ctl, Expect} -> ok
     after ?T -> ct:fail({no_ctl, Expect})
     end.
+
+%% At --ticktime 2 the C node drops a peer that says nothing for 2 s: the
+%% CT node (net_ticktime 60) ticks only every 15 s.
+silent_peer(_Config) ->
+    {H, Node} = start_node(["--ticktime", "2"]),
+    pong = net_adm:ping(Node),
+    true = monitor_node(Node, true),
+    receive {nodedown, Node} -> ok after ?T -> ct:fail(not_dropped) end,
+    %% It reconnects at the next signal.
+    pong = net_adm:ping(Node),
+    stopped(H).
+
+%% No remote spawn yet: the request is answered with an error.
+spawn_request(_Config) ->
+    {H, Node} = start_node([]),
+    Ref = spawn_request(Node, erlang, self, [], []),
+    receive {spawn_reply, Ref, error, notsup} -> ok
+    after ?T -> ct:fail(no_spawn_reply)
+    end,
+    stopped(H).
+
+%% Big messages from several processes at once: fragments interleave.
+concurrent(_Config) ->
+    {H, Node} = start_node([]),
+    Parent = self(),
+    Pids = [spawn_link(fun() ->
+                               Big = binary:copy(<<I>>, 1 bsl 20),
+                               [Big = gen_server:call({echo, Node}, Big, ?T)
+                                || _ <- lists:seq(1, 3)],
+                               Parent ! {self(), done}
+                       end) || I <- lists:seq(1, 4)],
+    [receive {Pid, done} -> ok after 60000 -> ct:fail(concurrent) end || Pid <- Pids],
+    stopped(H).
 
 sigterm(_Config) ->
     {H, Node} = start_node([]),
