@@ -12,7 +12,7 @@
 -export([bad_options/1, ping/1, echo_message/1, echo_call/1, visible/1, hidden/1,
          link_exit/1, monitor_exit/1, c_link_monitor/1, c_exit/1, c_dials/1,
          noconnection/1, wrong_cookie/1, silent_peer/1, spawn_request/1,
-         concurrent/1, sigterm/1]).
+         concurrent/1, monitor_name/1, sigterm/1]).
 %% Run on peers.
 -export([forward/1]).
 
@@ -21,7 +21,7 @@
 all() ->
     [bad_options, ping, echo_message, echo_call, visible, hidden, link_exit,
      monitor_exit, c_link_monitor, c_exit, c_dials, noconnection, wrong_cookie,
-     silent_peer, spawn_request, concurrent, sigterm].
+     silent_peer, spawn_request, concurrent, monitor_name, sigterm].
 
 init_per_suite(Config) ->
     case is_alive() of
@@ -260,6 +260,21 @@ concurrent(_Config) ->
                                Parent ! {self(), done}
                        end) || I <- lists:seq(1, 4)],
     [receive {Pid, done} -> ok after 60000 -> ct:fail(concurrent) end || Pid <- Pids],
+    stopped(H).
+
+%% A monitor by name: the DOWN names {Name, Node}; an unknown name: noproc.
+monitor_name(_Config) ->
+    {H, Node} = start_node([]),
+    Pid = echo_pid(Node),
+    Ref = monitor(process, {echo, Node}),
+    exit(Pid, kill),
+    receive {'DOWN', Ref, process, {echo, Node}, killed} -> ok
+    after ?T -> ct:fail(no_down)
+    end,
+    Ref2 = monitor(process, {nobody, Node}),
+    receive {'DOWN', Ref2, process, {nobody, Node}, noproc} -> ok
+    after ?T -> ct:fail(no_noproc)
+    end,
     stopped(H).
 
 sigterm(_Config) ->
