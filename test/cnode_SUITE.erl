@@ -12,7 +12,7 @@
 -export([bad_options/1, ping/1, echo_message/1, echo_call/1, visible/1, hidden/1,
          link_exit/1, monitor_exit/1, c_link_monitor/1, c_exit/1, c_dials/1,
          noconnection/1, wrong_cookie/1, silent_peer/1, spawn_request/1,
-         concurrent/1, monitor_name/1, sigterm/1]).
+         concurrent/1, monitor_name/1, c_to_c/1, sigterm/1]).
 %% Run on peers.
 -export([forward/1]).
 
@@ -21,7 +21,7 @@
 all() ->
     [bad_options, ping, echo_message, echo_call, visible, hidden, link_exit,
      monitor_exit, c_link_monitor, c_exit, c_dials, noconnection, wrong_cookie,
-     silent_peer, spawn_request, concurrent, monitor_name, sigterm].
+     silent_peer, spawn_request, concurrent, monitor_name, c_to_c, sigterm].
 
 init_per_suite(Config) ->
     case is_alive() of
@@ -276,6 +276,26 @@ monitor_name(_Config) ->
     after ?T -> ct:fail(no_noproc)
     end,
     stopped(H).
+
+%% Two C nodes: A's ctl sends to B's echo (A dials B, C to C handshake);
+%% B's echo answers the CT process, and links from A to B work.
+c_to_c(_Config) ->
+    {HA, A} = start_node([]),
+    {HB, B} = start_node([]),
+    EchoB = echo_pid(B),
+    {ctl, A} ! {self(), send, EchoB, {self(), {via, A}}},
+    ctl(sent),
+    receive {echo, EchoB, {via, A}} -> ok after ?T -> ct:fail(no_c_to_c) end,
+    {ctl, A} ! {self(), link, EchoB},
+    ctl(linked),
+    %% The LINK went A -> B; a message ctl sends after it arrives after it.
+    {ctl, A} ! {self(), send, EchoB, {self(), sync}},
+    ctl(sent),
+    receive {echo, EchoB, sync} -> ok after ?T -> ct:fail(no_sync) end,
+    exit(EchoB, kill),
+    ctl({'EXIT', EchoB, killed}),
+    stopped(HA),
+    stopped(HB).
 
 sigterm(_Config) ->
     {H, Node} = start_node([]),
