@@ -227,4 +227,15 @@ typedef struct otpc__lex_bin {
 void otpc__lex_bin_begin(otpc__lex_t *lx, otpc__lex_bin_t *b);
 int otpc__lex_bin_next(otpc__lex_t *lx, otpc__lex_bin_t *b, uint8_t *byte);
 
+/* A blocking loop for simple port programs (port_serve.c): reads
+ * {packet, 4} frames from stdin until it closes, calls handle for each with
+ * an empty reply buffer to append one term to (no version byte), and writes
+ * each reply as a frame. Returns 0 when stdin closes, or the first error
+ * (an oversized frame, a failed handler or write), after printing it to
+ * stderr prefixed with prog. */
+typedef int (*otpc__port_handler_fn)(const uint8_t *frame, size_t len,
+                                     otpc_buf_t *reply, void *ud);
+int otpc__port_serve(const char *prog, size_t max_frame,
+                     otpc__port_handler_fn handle, void *ud);
+
 #endif

@@ -15,13 +15,11 @@
  * Anything else, or a frame that is not a term, gets {error, Why}. The program
  * exits 0 when its standard input closes. It is the demo's and the
  * differential tests' window on the C side. */
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
-#include "otpc/frame.h"
+#include "internal.h"
 #include "otpc/msg.h"
 #include "otpc/term.h"
 
@@ -29,31 +27,6 @@
 #define MAX_FRAME (256u << 20)
 /* How many ~t captures a {match, ...} request may use. */
 #define MAX_CAPTURES 8
-
-static int write_all(int fd, const uint8_t *p, size_t n) {
-  while (n > 0) {
-    ssize_t w = write(fd, p, n);
-    if (w < 0) {
-      if (errno == EINTR)
-        continue;
-      return -1;
-    }
-    p += w;
-    n -= (size_t)w;
-  }
-  return 0;
-}
-
-/* Sends one reply: the 131 version byte and the term in `body`. */
-static int send_reply(const otpc_buf_t *body) {
-  uint8_t hdr[5];
-  if (otpc_frame_header(hdr, 4, body->len + 1) != 4)
-    return -1;
-  hdr[4] = 131;
-  if (write_all(STDOUT_FILENO, hdr, 5) < 0)
-    return -1;
-  return write_all(STDOUT_FILENO, body->data, body->len);
-}
 
 static int reply_error(otpc_buf_t *out, const char *what, const char *why) {
   char text[512];
@@ -110,8 +83,8 @@ static int do_match(otpc_buf_t *out, otpc_term_t pattern_bin, otpc_term_t t) {
   }
   otpc_term_t cap[MAX_CAPTURES];
   otpc_err_t err;
-  int rc = otpc_term_match(t, &err, pattern, &cap[0], &cap[1], &cap[2],
-                           &cap[3], &cap[4], &cap[5], &cap[6], &cap[7]);
+  int rc = otpc_term_match(t, &err, pattern, &cap[0], &cap[1], &cap[2], &cap[3],
+                           &cap[4], &cap[5], &cap[6], &cap[7]);
   free(pattern);
   if (rc == OTPC_ENOMATCH || rc == OTPC_EBADFMT)
     return otpc_term_build(out, NULL, "{~a, ~b}",
@@ -162,7 +135,8 @@ static int do_build(otpc_buf_t *out, otpc_term_t format_bin) {
   return rc;
 }
 
-static int handle(const uint8_t *frame, size_t len, otpc_buf_t *out) {
+static int handle(const uint8_t *frame, size_t len, otpc_buf_t *out, void *ud) {
+  (void)ud;
   otpc_msg_t *msg;
   otpc_err_t err;
   int rc = otpc_msg_decode(frame, len, &msg, &err);
@@ -191,43 +165,5 @@ int main(int argc, char **argv) {
                     "{packet, 4}; it takes no options)\n");
     return 2;
   }
-  otpc_framer_t framer;
-  otpc_framer_init(&framer, 4, MAX_FRAME);
-  uint8_t chunk[65536];
-  for (;;) {
-    ssize_t n = read(STDIN_FILENO, chunk, sizeof chunk);
-    if (n == 0)
-      break;
-    if (n < 0) {
-      if (errno == EINTR)
-        continue;
-      perror("otpc-term: read from stdin");
-      return 1;
-    }
-    if (otpc_framer_feed(&framer, chunk, (size_t)n) < 0) {
-      fprintf(stderr, "otpc-term: out of memory buffering input\n");
-      return 1;
-    }
-    const uint8_t *frame;
-    size_t len;
-    otpc_err_t err;
-    int got;
-    while ((got = otpc_framer_next(&framer, &frame, &len, &err)) == 1) {
-      otpc_buf_t out;
-      otpc_buf_init(&out);
-      int rc = handle(frame, len, &out);
-      if (rc < 0 || send_reply(&out) < 0) {
-        fprintf(stderr, "otpc-term: cannot reply: %s\n", otpc_strerror(rc));
-        otpc_buf_free(&out);
-        return 1;
-      }
-      otpc_buf_free(&out);
-    }
-    if (got < 0) {
-      fprintf(stderr, "otpc-term: %s\n", err.msg);
-      return 1;
-    }
-  }
-  otpc_framer_free(&framer);
-  return 0;
+  return otpc__port_serve("otpc-term", MAX_FRAME, handle, NULL) < 0 ? 1 : 0;
 }

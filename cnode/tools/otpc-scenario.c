@@ -14,15 +14,13 @@
  * controller's monitor) how they end. The controller waits for each
  * command's result before the next step, so the traces depend on signal
  * semantics only, never on timing. */
-#include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <unistd.h>
 
-#include "otpc/frame.h"
+#include "internal.h"
 #include "otpc/msg.h"
 #include "otpc/process.h"
 #include "otpc/term.h"
@@ -1064,31 +1062,9 @@ static int run_scenario(otpc_term_t steps, otpc_buf_t *out) {
 
 /* ---------------------------------------------------------- port side */
 
-static int write_all(int fd, const uint8_t *p, size_t n) {
-  while (n > 0) {
-    ssize_t w = write(fd, p, n);
-    if (w < 0) {
-      if (errno == EINTR)
-        continue;
-      return -1;
-    }
-    p += w;
-    n -= (size_t)w;
-  }
-  return 0;
-}
-
-static int send_reply(const otpc_buf_t *body) {
-  uint8_t hdr[5];
-  if (otpc_frame_header(hdr, 4, body->len + 1) != 4)
-    return -1;
-  hdr[4] = 131;
-  if (write_all(STDOUT_FILENO, hdr, 5) < 0)
-    return -1;
-  return write_all(STDOUT_FILENO, body->data, body->len);
-}
-
-static int handle_request(const uint8_t *frame, size_t len, otpc_buf_t *out) {
+static int handle_request(const uint8_t *frame, size_t len, otpc_buf_t *out,
+                          void *ud) {
+  (void)ud;
   otpc_msg_t *m;
   otpc_err_t err;
   int rc = otpc_msg_decode(frame, len, &m, &err);
@@ -1108,43 +1084,7 @@ static int handle_request(const uint8_t *frame, size_t len, otpc_buf_t *out) {
 }
 
 int main(void) {
-  otpc_framer_t f;
-  if (otpc_framer_init(&f, 4, MAX_FRAME) < 0)
-    return 2;
-  uint8_t chunk[65536];
-  for (;;) {
-    ssize_t n = read(STDIN_FILENO, chunk, sizeof chunk);
-    if (n == 0)
-      break;
-    if (n < 0) {
-      if (errno == EINTR)
-        continue;
-      otpc_framer_free(&f);
-      return 1;
-    }
-    if (otpc_framer_feed(&f, chunk, (size_t)n) < 0) {
-      otpc_framer_free(&f);
-      return 1;
-    }
-    const uint8_t *frame;
-    size_t len;
-    otpc_err_t err;
-    int rc;
-    while ((rc = otpc_framer_next(&f, &frame, &len, &err)) == 1) {
-      otpc_buf_t out;
-      otpc_buf_init(&out);
-      if (handle_request(frame, len, &out) < 0 || send_reply(&out) < 0) {
-        otpc_buf_free(&out);
-        otpc_framer_free(&f);
-        return 1;
-      }
-      otpc_buf_free(&out);
-    }
-    if (rc < 0) {
-      otpc_framer_free(&f);
-      return 1;
-    }
-  }
-  otpc_framer_free(&f);
-  return 0;
+  return otpc__port_serve("otpc-scenario", MAX_FRAME, handle_request, NULL) < 0
+             ? 1
+             : 0;
 }
