@@ -106,8 +106,7 @@ int otpc__dctl_decode(otpc_term_t ctl, otpc_term_t payload,
  * canonical encoding. The payload, if the operation has one, is written
  * by the caller after it (dist_frame.h). Fields not used by c->op are
  * ignored; an unused `from_name`/`to_name` must be OTPC_ATOM_NONE. */
-int otpc__dctl_encode(otpc_buf_t *out, const otpc__dctl_t *c,
-                      otpc_err_t *err);
+int otpc__dctl_encode(otpc_buf_t *out, const otpc__dctl_t *c, otpc_err_t *err);
 /* Whether op carries a payload after its control term. */
 bool otpc__dop_has_payload(int op);
 
