@@ -17,14 +17,15 @@ static void test_info(void **state) {
   for (int i = 0; i < 10; i++)
     tu_send(f->me, q, tu_msg("{pending, ~i}", i));
   /* The mailbox fills asynchronously: the owner moves signals into its
-   * queue when it runs; poll through a monitor round trip instead of
-   * sleeping (a monitor signal is handled after the ten messages). */
+   * queue when it runs, and the monitor is recorded on the target at once,
+   * before the owner has run. Poll until both show (no sleeping): the ten
+   * messages must all arrive, so the loop ends. */
   otpc_ref_t r;
   otpc_monitor(f->me, q, &r);
   otpc_proc_info_t info;
   for (;;) {
     assert_int_equal(otpc_proc_info(f->rt, q, &info), 0);
-    if (info.monitored_by == 1)
+    if (info.monitored_by == 1 && info.message_queue_len == 10)
       break;
   }
   assert_string_equal(info.class_name, "queue");
