@@ -34,8 +34,17 @@ LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/obj/%.o)
 LIB_A := $(BUILD)/lib/libotpc.a
 LIB_SO := $(BUILD)/lib/libotpc.so
 
-TOOL_SRCS := $(wildcard c_src/tools/*.c cnode/tools/*.c)
+# Programs are */tools/otpc-*.c; the other cnode/tools/*.c are pieces shared
+# by the C node programs (the reference node's example processes, say).
+TOOL_SRCS := $(wildcard c_src/tools/otpc-*.c cnode/tools/otpc-*.c)
 TOOLS := $(addprefix $(BUILD)/bin/,$(basename $(notdir $(TOOL_SRCS))))
+CNODE_TOOL_PARTS := $(filter-out cnode/tools/otpc-%,$(wildcard cnode/tools/*.c))
+CNODE_TOOL_OBJS := $(CNODE_TOOL_PARTS:%.c=$(BUILD)/obj/%.o)
+
+# The NIF and port toolkits add their own rules, outputs and priv/ files
+# (PRIV_FILES: pairs dir:file) in these fragments.
+PRIV_FILES :=
+-include mk/nif.mk mk/port.mk
 
 TEST_SRCS := $(wildcard test/c/test_*.c)
 # probe_*.c: helper programs that Common Test suites drive (not run alone).
@@ -79,7 +88,7 @@ $(BUILD)/bin/%: $(BUILD)/obj/c_src/tools/%.o $(LIB_A)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-$(BUILD)/bin/%: $(BUILD)/obj/cnode/tools/%.o $(LIB_A)
+$(BUILD)/bin/%: $(BUILD)/obj/cnode/tools/%.o $(CNODE_TOOL_OBJS) $(LIB_A)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
@@ -99,16 +108,21 @@ $(BUILD)/fuzz/%: $(BUILD)/fuzzobj/test/fuzz/%.o $(FUZZ_OBJS)
 
 # The C parts the Erlang application ships in priv/ (rebar3 runs `make c`).
 # Sanitized builds stay out of priv/: they need the sanitizer runtime.
-priv: $(TOOLS)
+priv: $(TOOLS) $(foreach p,$(PRIV_FILES),$(word 2,$(subst :, ,$(p))))
 ifneq ($(SANITIZE),1)
 	@mkdir -p priv/bin
 	@for t in $(TOOLS); do cp -f $$t priv/bin/; done
+	@for p in $(PRIV_FILES); do d=priv/$${p%%:*}; mkdir -p $$d; cp -f $${p#*:} $$d/; done
 endif
 
 erlang:
 	rebar3 compile
 
+ifeq ($(SANITIZE),1)
+test: c erlang tests
+else
 test: c erlang tests fuzzers
+endif
 	@BUILD=$(BUILD) SANITIZE=$(SANITIZE) FUZZ_SECONDS=$(FUZZ_SECONDS) bash mk/test.sh
 
 fuzz: fuzzers
@@ -132,4 +146,4 @@ install: lib
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')
 
--include $(LIB_OBJS:.o=.d) $(FUZZ_OBJS:.o=.d)
+-include $(LIB_OBJS:.o=.d) $(FUZZ_OBJS:.o=.d) $(CNODE_TOOL_OBJS:.o=.d)

@@ -11,7 +11,15 @@ BUILD=${BUILD:-build}
 FUZZ_SECONDS=${FUZZ_SECONDS:-20}
 top=$(pwd)
 stages=("$@")
-[[ ${#stages[@]} -eq 0 ]] && stages=(unit fuzz ct exunit)
+if [[ ${#stages[@]} -eq 0 ]]; then
+  stages=(unit fuzz ct exunit)
+  # The fuzz targets are always built with ASan+UBSan, so the plain run has
+  # already run exactly these binaries: a sanitized run skips them.
+  if [[ "${SANITIZE:-0}" == 1 ]]; then
+    stages=(unit ct exunit)
+    echo "== fuzz targets: already run with ASan+UBSan by the plain make test"
+  fi
+fi
 
 passed=0
 failed=0
