@@ -1,1 +1,16 @@
 # The port toolkit's build rules (owned by the port toolkit; included by build.mk).
+# The framework (port/*.c) joins the library; the example is a program
+# copied to priv/bin/ with the other tools.
+LIB_SRCS += $(wildcard port/*.c)
+LIB_OBJS += $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard port/*.c))
+TOOLS += $(BUILD)/bin/otpc-port-example
+
+$(BUILD)/bin/otpc-port-example: $(BUILD)/obj/port/examples/otpc-port-example.o $(LIB_A)
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+# The unit tests include the framework's internal header.
+$(BUILD)/obj/test/c/test_port_%.o: CPPFLAGS += -Iport
+$(BUILD)/fuzzobj/test/fuzz/fuzz_port_%.o: CPPFLAGS += -Iport
+
+-include $(BUILD)/obj/port/examples/otpc-port-example.d
