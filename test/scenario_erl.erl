@@ -15,6 +15,12 @@
 %%                          Pattern ('_' matches anything), after the last
 %%                          message an earlier await on P matched
 %%   {await_exit, P}        wait until P has exited
+%%   {await_cb, P, Pattern} as await, but matching P's trace entries
+%%                          themselves (for puppets: {handle_info, timeout})
+%%   {async, P, Op}         P starts Op (one that waits: a call) and the
+%%                          controller goes on; the result is recorded when
+%%                          it comes (not for spawn)
+%%   {await_done, P}        wait until P's async op has returned
 %%
 %% Ops, with the result each records:
 %%   {spawn, Q, Opts}       Opts: link, {monitor, M}, trap_exit, {register, N}
@@ -46,13 +52,24 @@
 %% Traces use the same names: the trace is [{P, [Entry]}] in spawn order,
 %% Entry being {recv, Msg}, {Op, Result} or {exit, Reason}, then
 %% {'$controller', Errors} if a step could not be run.
+%%
+%% Behaviour families add ops and processes of their own, one module each
+%% (?FAMILIES; docs/scenarios.md lists their ops). A family's processes
+%% (puppets: a gen_server, a supervisor's child) are not commanded: they
+%% announce themselves with {'$ev', Pid, {puppet, Name}}, add entries with
+%% {'$ev', Pid, {cb, Entry}}, and link to the controller, which traps exits,
+%% so their exit reasons come as 'EXIT' messages. A name used again (a
+%% restarted child) is given a suffix: s, then 's#2', 's#3'.
 -module(scenario_erl).
 
 -export([run/1, load_file/1, load_dir/1]).
+%% For the behaviour families.
+-export([real/2, pid/2]).
 %% Internal: the body of a scenario process.
 -export([proc_init/3]).
 
 -define(TIMEOUT, 5000).
+-define(FAMILIES, [scenario_erl_gs]).
 
 %%% API ------------------------------------------------------------------
 
@@ -88,9 +105,11 @@ check(Other, File) ->
 %%% The controller ----------------------------------------------------------
 
 control(Steps) ->
+    process_flag(trap_exit, true),
     S0 = #{order => [], pids => #{}, names => #{}, refs => #{}, ref_names => #{},
            traces => #{}, cursor => #{}, alive => #{}, mons => #{},
-           done => #{}, synced => #{}, ready => #{}, errors => []},
+           done => #{}, synced => #{}, ready => #{}, errors => [],
+           puppets => #{}, async => #{}},
     S1 = steps(Steps, S0),
     S2 = finish(S1),
     trace(S2).
@@ -114,27 +133,27 @@ step({spawn, P, Opts}, S) ->
             end
     end;
 step({await, P, Pattern}, S) ->
-    Pred = fun(S1) ->
-                   case find_recv(P, Pattern, S1) of
-                       {found, N} -> {true, S1#{cursor := maps:put(P, N, maps:get(cursor, S1))}};
-                       none -> case is_alive(P, S1) of
-                                   true -> false;
-                                   false -> {fail, exited}
-                               end
-                   end
-           end,
-    wait(Pred, S);
+    await(P, {recv, Pattern}, S);
+step({await_cb, P, Pattern}, S) ->
+    await(P, Pattern, S);
 step({await_exit, P}, S) ->
     wait(fun(S1) -> not is_alive(P, S1) end, S);
-step({P, Op}, S) when is_atom(P) ->
-    case is_alive(P, S) of
+step({async, P, Op}, S) ->
+    case commandable(P, S) of
         false ->
             {error, dead_actor, S};
         true ->
-            Real = real_op(Op, S),
-            #{P := Pid} = maps:get(pids, S),
-            Pid ! {'$cmd', Real},
-            S1 = S#{done := maps:remove(P, maps:get(done, S))},
+            S1 = send_command(P, Op, S),
+            {ok, S1#{async := maps:put(P, Op, maps:get(async, S1))}}
+    end;
+step({await_done, P}, S) ->
+    wait(fun(X) -> not maps:is_key(P, maps:get(async, X)) orelse not is_alive(P, X) end, S);
+step({P, Op}, S) when is_atom(P) ->
+    case commandable(P, S) of
+        false ->
+            {error, dead_actor, S};
+        true ->
+            S1 = send_command(P, Op, S),
             case wait(fun(X) -> maps:is_key(P, maps:get(done, X)) orelse not is_alive(P, X) end, S1) of
                 {ok, S2} ->
                     case maps:find(P, maps:get(done, S2)) of
@@ -147,6 +166,30 @@ step({P, Op}, S) when is_atom(P) ->
     end;
 step(_, S) ->
     {error, bad_step, S}.
+
+commandable(P, S) ->
+    is_alive(P, S) andalso not maps:is_key(P, maps:get(puppets, S))
+        andalso not maps:is_key(P, maps:get(async, S)).
+
+%% Sends P the command for Op; its result will be in `done'.
+send_command(P, Op, S) ->
+    Real = real_op(Op, S),
+    #{P := Pid} = maps:get(pids, S),
+    Pid ! {'$cmd', Real},
+    S#{done := maps:remove(P, maps:get(done, S))}.
+
+%% Waits for an entry of P matching Pattern after the cursor.
+await(P, Pattern, S) ->
+    Pred = fun(S1) ->
+                   case find_entry(P, Pattern, S1) of
+                       {found, N} -> {true, S1#{cursor := maps:put(P, N, maps:get(cursor, S1))}};
+                       none -> case is_alive(P, S1) of
+                                   true -> false;
+                                   false -> {fail, exited}
+                               end
+                   end
+           end,
+    wait(Pred, S).
 
 %% Records an op's result, names what it created, waits for a child.
 completed(P, Op, Result, S) ->
@@ -194,12 +237,33 @@ event({'$ev', Pid, {started, P}}, #{pids := Pids, names := Names, alive := Alive
     Pid ! {'$cmd', monitored},
     S#{pids := Pids#{P => Pid}, names := Names#{Pid => P}, alive := Alive#{P => true},
        mons := Mons#{MRef => P}, order := Order ++ [P], traces := Tr#{P => []}};
+event({'$ev', Pid, {puppet, Q}}, #{pids := Pids, names := Names, alive := Alive,
+                                   order := Order, traces := Tr, puppets := Pup} = S) ->
+    P = fresh_name(Q, Pids, 2),
+    S#{pids := Pids#{P => Pid}, names := Names#{Pid => P}, alive := Alive#{P => true},
+       order := Order ++ [P], traces := Tr#{P => []}, puppets := Pup#{P => Pid}};
+event({'$ev', Pid, {cb, Entry}}, S) ->
+    append(name(Pid, S), Entry, S);
+event({'EXIT', Pid, Reason}, #{puppets := Pup, alive := Alive} = S) ->
+    P = name(Pid, S),
+    case maps:is_key(P, Pup) andalso is_alive(P, S) of
+        true -> (append(P, {exit, Reason}, S))#{alive := Alive#{P := false}};
+        false -> S
+    end;
 event({'$ev', Pid, ready}, #{ready := Ready} = S) ->
     S#{ready := Ready#{name(Pid, S) => true}};
 event({'$ev', Pid, {recv, Msg}}, S) ->
     append(name(Pid, S), {recv, Msg}, S);
-event({'$ev', Pid, {done, Result}}, #{done := Done} = S) ->
-    S#{done := Done#{name(Pid, S) => Result}};
+event({'$ev', Pid, {done, Result}}, #{done := Done, async := Async} = S) ->
+    P = name(Pid, S),
+    case maps:take(P, Async) of
+        {Op, Async1} ->
+            %% Recorded now, before any later event of P.
+            S1 = append(P, {Op, Result}, bind(Op, Result, S)),
+            S1#{async := Async1};
+        error ->
+            S#{done := Done#{P => Result}}
+    end;
 event({'$ev', Pid, synced}, #{synced := Synced} = S) ->
     S#{synced := Synced#{name(Pid, S) => true}};
 event({'DOWN', MRef, process, _Pid, Reason}, #{mons := Mons, alive := Alive} = S) ->
@@ -213,12 +277,24 @@ event({'DOWN', MRef, process, _Pid, Reason}, #{mons := Mons, alive := Alive} = S
 event(Other, #{errors := Errors} = S) ->
     S#{errors := [{unexpected, Other} | Errors]}.
 
+fresh_name(Q, Pids, N) ->
+    case maps:is_key(Q, Pids) of
+        false -> Q;
+        true ->
+            P = list_to_atom(atom_to_list(Q) ++ "#" ++ integer_to_list(N)),
+            case maps:is_key(P, Pids) of
+                false -> P;
+                true -> fresh_name(Q, Pids, N + 1)
+            end
+    end.
+
 %% Lets each live process take in what is queued for it, then stops them
-%% all (without recording that).
+%% all (without recording that). Puppets are not commanded: a scenario
+%% awaits what it expects of them.
 finish(S) ->
     S1 = lists:foldl(
            fun(P, Acc) ->
-                   case is_alive(P, Acc) of
+                   case is_alive(P, Acc) andalso not maps:is_key(P, maps:get(puppets, Acc)) of
                        true ->
                            #{P := Pid} = maps:get(pids, Acc),
                            Pid ! {'$cmd', final_release},
@@ -241,6 +317,15 @@ finish(S) ->
                          exit(Pid, kill),
                          receive {'DOWN', Ref, process, _, _} -> ok end
                  end, maps:get(mons, S1)),
+    maps:foreach(fun(P, Pid) ->
+                         case is_alive(P, S1) of
+                             true ->
+                                 exit(Pid, kill),
+                                 receive {'EXIT', Pid, _} -> ok end;
+                             false ->
+                                 ok
+                         end
+                 end, maps:get(puppets, S1)),
     S1.
 
 %% Entries are kept with real pids and refs, and named only when read, so
@@ -258,19 +343,17 @@ is_alive(P, #{alive := Alive}) ->
 name(Pid, #{names := Names}) ->
     maps:get(Pid, Names, '?').
 
-find_recv(P, Pattern, #{traces := Tr, cursor := Cursor} = S) ->
+find_entry(P, Pattern, #{traces := Tr, cursor := Cursor} = S) ->
     Entries = sym(lists:reverse(maps:get(P, Tr, [])), S),
     Skip = maps:get(P, Cursor, 0),
-    find_recv_in(lists:nthtail(min(Skip, length(Entries)), Entries), Pattern, Skip).
+    find_entry_in(lists:nthtail(min(Skip, length(Entries)), Entries), Pattern, Skip).
 
-find_recv_in([], _, _) -> none;
-find_recv_in([{recv, M} | Rest], Pattern, N) ->
-    case matches(Pattern, M) of
+find_entry_in([], _, _) -> none;
+find_entry_in([E | Rest], Pattern, N) ->
+    case matches(Pattern, E) of
         true -> {found, N + 1};
-        false -> find_recv_in(Rest, Pattern, N + 1)
-    end;
-find_recv_in([_ | Rest], Pattern, N) ->
-    find_recv_in(Rest, Pattern, N + 1).
+        false -> find_entry_in(Rest, Pattern, N + 1)
+    end.
 
 %% '_' matches anything; tuples and lists match element by element.
 matches('_', _) -> true;
@@ -329,7 +412,15 @@ real_op({send_after, Ms, Q, Msg, _}, S) -> {send_after, Ms, pid(Q, S), real(Msg,
 real_op({cancel_timer, T}, S) -> {cancel_timer, real({ref, T}, S)};
 real_op({wait_queued, N}, _S) -> {wait_queued, N};
 real_op(hold, _S) -> hold;
-real_op(release, _S) -> release.
+real_op(release, _S) -> release;
+real_op(Op, S) -> family(fun(M) -> M:real_op(Op, S) end, {unknown_op, Op}).
+
+%% The first family that knows the op.
+family(F, Default) ->
+    case lists:foldl(fun(M, nomatch) -> F(M); (_, Found) -> Found end, nomatch, ?FAMILIES) of
+        nomatch -> Default;
+        Found -> Found
+    end.
 
 %% {Link, Monitor, TrapExit, RegisteredName | undefined}
 spawn_args(Opts) ->
@@ -413,7 +504,9 @@ op(_, {cancel_timer, Ref}) ->
     case erlang:cancel_timer(Ref) of
         false -> false;
         Left when is_integer(Left) -> time_left
-    end.
+    end;
+op(_, {unknown_op, _}) -> {error, unknown_op};
+op(Ctl, Op) -> family(fun(M) -> M:op(Ctl, Op) end, {error, unknown_op}).
 
 %% process_info of the caller itself takes in the signals that have arrived.
 wait_queued(N, Deadline) ->

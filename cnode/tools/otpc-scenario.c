@@ -13,7 +13,13 @@
  * report to it what they receive, what their ops return, and (through the
  * controller's monitor) how they end. The controller waits for each
  * command's result before the next step, so the traces depend on signal
- * semantics only, never on timing. */
+ * semantics only, never on timing.
+ *
+ * The behaviour families (scn_*.c, one per behaviour, declared in
+ * scn_family.h) add ops and puppets: processes that are not commanded,
+ * announce themselves and their callbacks with '$ev' messages and link to
+ * the controller, which traps exits and reads their ends from the
+ * 'EXIT's. */
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,6 +30,7 @@
 #include "otpc/msg.h"
 #include "otpc/process.h"
 #include "otpc/term.h"
+#include "scn_family.h"
 
 #define MAX_FRAME (64u << 20)
 #define MAX_PROCS 64
@@ -297,7 +304,14 @@ static bool atom_is_true(otpc_term_t t) {
   return otpc_term_is_atom(t, "true");
 }
 
-/* Runs one op; writes its result into `res`. May not return ({exit, R}). */
+/* A family's pending op has its result: report it, take commands again. */
+static void family_done(otpc_proc_t *self, void *state, otpc_term_t result) {
+  send_done(self, state, result);
+  rearm(self, state);
+}
+
+/* Runs one op; writes its result into `res`, or returns OTPC__SCN_PENDING
+ * when a family's op will report it itself. May not return ({exit, R}). */
 static int run_op(otpc_proc_t *self, sp_state_t *s, otpc_term_t op,
                   otpc_buf_t *res) {
   otpc_rt_t *rt = otpc_proc_rt(self);
@@ -413,6 +427,9 @@ static int run_op(otpc_proc_t *self, sp_state_t *s, otpc_term_t op,
     rc = otpc_cancel_timer(rt, &ref, &ms);
     return otpc_term_build(res, NULL, rc == 0 ? "time_left" : "false");
   }
+  if ((rc = otpc__scn_gs_op(self, s->ctl, op, res, family_done)) !=
+      OTPC__SCN_NOMATCH)
+    return rc;
   return otpc_term_build(res, NULL, "{error, unknown_op}");
 }
 
@@ -439,11 +456,14 @@ static void command(otpc_proc_t *self, sp_state_t *s, otpc_term_t op) {
   } else {
     otpc_buf_t res;
     otpc_buf_init(&res);
-    if (run_op(self, s, op, &res) == 0)
+    int rc = run_op(self, s, op, &res);
+    if (rc == 0)
       send_done(self, s, buf_term(&res));
-    else
+    else if (rc != OTPC__SCN_PENDING)
       send_done_fmt(self, s, "{error, op_failed}");
     otpc_buf_free(&res);
+    if (rc == OTPC__SCN_PENDING)
+      return;
   }
   rearm(self, s);
 }
@@ -461,6 +481,8 @@ typedef struct sproc {
   otpc_msg_t *done; /* the last op result not yet taken */
   bool ready;       /* monitored by the controller, taking commands */
   bool synced;
+  bool puppet;      /* a family's process: not commanded, linked */
+  otpc_buf_t async; /* the op of {async, P, Op} while it runs (len > 0) */
 } sproc_t;
 
 typedef struct ctl {
@@ -613,6 +635,67 @@ static void add_proc(ctl_t *c, otpc_pid_t pid, otpc_atom_t name) {
   otpc_sendf(c->self, pid, "{'$cmd', monitored}");
 }
 
+static bool has_opt(otpc_term_t opts, const char *atom) {
+  otpc_iter_t it;
+  otpc_term_t e;
+  size_t n;
+  if (otpc_term_list(opts, &it, &n) < 0)
+    return false;
+  while (otpc_iter_next(&it, &e) == 1)
+    if (otpc_term_is_atom(e, atom))
+      return true;
+  return false;
+}
+
+/* Finds {Key, Value} in a list of options. */
+static bool find_opt(otpc_term_t opts, const char *key, otpc_term_t *value) {
+  otpc_iter_t it;
+  otpc_term_t e, k;
+  size_t n;
+  if (otpc_term_list(opts, &it, &n) < 0)
+    return false;
+  while (otpc_iter_next(&it, &e) == 1)
+    if (otpc_term_match(e, NULL, "{~t, ~t}", &k, value) == 0 &&
+        otpc_term_is_atom(k, key))
+      return true;
+  return false;
+}
+
+/* A puppet announced itself: named as it asked, or with a suffix if that
+ * name is taken (a restarted child: s, then 's#2'), as scenario_erl. */
+static void add_puppet(ctl_t *c, otpc_pid_t pid, otpc_atom_t name) {
+  if (c->n_procs == MAX_PROCS || by_pid(c, &pid) != NULL)
+    return;
+  otpc_atom_t unique = name;
+  for (unsigned n = 2; by_name(c, unique) != NULL; n++) {
+    char text[300];
+    snprintf(text, sizeof text, "%s#%u", otpc_atom_text(name, NULL), n);
+    if (otpc_atom(text, &unique) < 0)
+      return;
+  }
+  sproc_t *p = &c->procs[c->n_procs++];
+  memset(p, 0, sizeof *p);
+  p->name = unique;
+  p->pid = pid;
+  p->alive = true;
+  p->puppet = true;
+}
+
+/* An op's result: name what it created (monitors, timers), record it. */
+static void record_result(ctl_t *c, sproc_t *p, otpc_term_t op,
+                          otpc_term_t result) {
+  otpc_term_t x, opts, mref;
+  otpc_atom_t m;
+  if (otpc_term_match(op, NULL, "{monitor, _, ~a}", &m) == 0 ||
+      otpc_term_match(op, NULL, "{send_after, _, _, _, ~a}", &m) == 0)
+    bind_ref(c, m, result);
+  if (otpc_term_match(op, NULL, "{spawn, _, ~t}", &opts) == 0 &&
+      find_opt(opts, "monitor", &x) && otpc_term_atom(x, &m) == 0 &&
+      otpc_term_match(result, NULL, "{_, ~t}", &mref) == 0)
+    bind_ref(c, m, mref);
+  append(p, "{~t, ~t}", op, result);
+}
+
 static void handle_event(ctl_t *c, otpc_msg_t *m) {
   otpc_term_t t = otpc_msg_term(m), x, y;
   otpc_pid_t pid;
@@ -626,10 +709,26 @@ static void handle_event(ctl_t *c, otpc_msg_t *m) {
              0) {
     if ((p = by_pid(c, &pid)) != NULL)
       append(p, "{recv, ~t}", x, x);
-  } else if (otpc_term_match(t, NULL, "{'$ev', ~p, {done, _}}", &pid) == 0) {
-    if ((p = by_pid(c, &pid)) != NULL) {
+  } else if (otpc_term_match(t, NULL, "{'$ev', ~p, {done, ~t}}", &pid, &x) ==
+             0) {
+    if ((p = by_pid(c, &pid)) != NULL && p->async.len > 0) {
+      /* Recorded now, before any later event of P. */
+      record_result(c, p, buf_term(&p->async), x);
+      p->async.len = 0;
+    } else if (p != NULL) {
       otpc_msg_unref(p->done);
       p->done = otpc_msg_ref(m);
+    }
+  } else if (otpc_term_match(t, NULL, "{'$ev', ~p, {puppet, ~a}}", &pid,
+                             &name) == 0) {
+    add_puppet(c, pid, name);
+  } else if (otpc_term_match(t, NULL, "{'$ev', ~p, {cb, ~t}}", &pid, &x) == 0) {
+    if ((p = by_pid(c, &pid)) != NULL)
+      append(p, "~t", x, x);
+  } else if (otpc_term_match(t, NULL, "{'EXIT', ~p, ~t}", &pid, &x) == 0) {
+    if ((p = by_pid(c, &pid)) != NULL && p->puppet && p->alive) {
+      append(p, "{exit, ~t}", x, x);
+      p->alive = false;
     }
   } else if (otpc_term_match(t, NULL, "{'$ev', ~p, ready}", &pid) == 0) {
     if ((p = by_pid(c, &pid)) != NULL)
@@ -704,6 +803,7 @@ static int pred_synced(ctl_t *c, void *arg) {
 typedef struct await_arg {
   otpc_atom_t name;
   otpc_term_t pattern;
+  bool whole; /* await_cb: match the entry itself, not {recv, Msg} */
 } await_arg_t;
 
 static int pred_recv(ctl_t *c, void *arg) {
@@ -716,9 +816,12 @@ static int pred_recv(ctl_t *c, void *arg) {
     otpc_buf_init(&s);
     otpc_term_t msg;
     bool hit = false;
-    if (sym(c, buf_term(&p->trace[i]), &s) == 0 &&
-        otpc_term_match(buf_term(&s), NULL, "{recv, ~t}", &msg) == 0)
-      hit = pattern_match(a->pattern, msg);
+    if (sym(c, buf_term(&p->trace[i]), &s) == 0) {
+      if (a->whole)
+        hit = pattern_match(a->pattern, buf_term(&s));
+      else if (otpc_term_match(buf_term(&s), NULL, "{recv, ~t}", &msg) == 0)
+        hit = pattern_match(a->pattern, msg);
+    }
     otpc_buf_free(&s);
     if (hit) {
       p->cursor = i + 1;
@@ -728,30 +831,16 @@ static int pred_recv(ctl_t *c, void *arg) {
   return p->alive ? 0 : WAIT_EXITED;
 }
 
-static bool has_opt(otpc_term_t opts, const char *atom) {
-  otpc_iter_t it;
-  otpc_term_t e;
-  size_t n;
-  if (otpc_term_list(opts, &it, &n) < 0)
-    return false;
-  while (otpc_iter_next(&it, &e) == 1)
-    if (otpc_term_is_atom(e, atom))
-      return true;
-  return false;
+static int names_pid_of(void *ctx, otpc_atom_t name, otpc_pid_t *pid) {
+  sproc_t *p = by_name(ctx, name);
+  if (p == NULL)
+    return OTPC_ENOTFOUND;
+  *pid = p->pid;
+  return 0;
 }
 
-/* Finds {Key, Value} in a list of options. */
-static bool find_opt(otpc_term_t opts, const char *key, otpc_term_t *value) {
-  otpc_iter_t it;
-  otpc_term_t e, k;
-  size_t n;
-  if (otpc_term_list(opts, &it, &n) < 0)
-    return false;
-  while (otpc_iter_next(&it, &e) == 1)
-    if (otpc_term_match(e, NULL, "{~t, ~t}", &k, value) == 0 &&
-        otpc_term_is_atom(k, key))
-      return true;
-  return false;
+static int names_real(void *ctx, otpc_term_t t, otpc_buf_t *out) {
+  return real(ctx, t, out);
 }
 
 /* The command for an op: names resolved, as scenario_erl:real_op/2. */
@@ -865,6 +954,9 @@ static int real_op(ctl_t *c, otpc_term_t op, otpc_buf_t *out) {
   }
 #undef PID_OF
 #undef REF_OF
+  otpc__scn_names_t names = {c, names_pid_of, names_real};
+  if ((rc = otpc__scn_gs_real_op(&names, op, out)) != OTPC__SCN_NOMATCH)
+    return rc;
   return OTPC_EINVAL;
 }
 
@@ -874,8 +966,8 @@ static int send_command(ctl_t *c, otpc_pid_t to, otpc_term_t op) {
 
 /* An op has returned: name what it created, record it, wait for a child. */
 static const char *completed(ctl_t *c, sproc_t *p, otpc_term_t op) {
-  otpc_term_t result, x, opts, mref;
-  otpc_atom_t q, m;
+  otpc_term_t result, opts;
+  otpc_atom_t q;
   otpc_msg_t *done = p->done;
   p->done = NULL;
   if (otpc_term_match(otpc_msg_term(done), NULL, "{'$ev', _, {done, ~t}}",
@@ -883,21 +975,36 @@ static const char *completed(ctl_t *c, sproc_t *p, otpc_term_t op) {
     otpc_msg_unref(done);
     return "bad_result";
   }
-  if (otpc_term_match(op, NULL, "{monitor, _, ~a}", &m) == 0 ||
-      otpc_term_match(op, NULL, "{send_after, _, _, _, ~a}", &m) == 0)
-    bind_ref(c, m, result);
-  bool child = false;
-  if (otpc_term_match(op, NULL, "{spawn, ~a, ~t}", &q, &opts) == 0) {
-    child = otpc_term_match(result, NULL, "{error, _}") != 0;
-    if (find_opt(opts, "monitor", &x) && otpc_term_atom(x, &m) == 0 &&
-        otpc_term_match(result, NULL, "{_, ~t}", &mref) == 0)
-      bind_ref(c, m, mref);
-  }
-  append(p, "{~t, ~t}", op, result);
+  bool child = otpc_term_match(op, NULL, "{spawn, ~a, ~t}", &q, &opts) == 0 &&
+               otpc_term_match(result, NULL, "{error, _}") != 0;
+  record_result(c, p, op, result);
   otpc_msg_unref(done);
   if (child && wait_for(c, pred_started, &q) != WAIT_OK)
     return "timeout";
   return NULL;
+}
+
+static bool commandable(const sproc_t *p) {
+  return p != NULL && p->alive && !p->puppet && p->async.len == 0;
+}
+
+/* Sends p the command for op; its result will be in p->done. */
+static int op_command(ctl_t *c, sproc_t *p, otpc_term_t op) {
+  otpc_buf_t cmd;
+  otpc_buf_init(&cmd);
+  int rc = real_op(c, op, &cmd);
+  if (rc == 0) {
+    otpc_msg_unref(p->done);
+    p->done = NULL;
+    rc = send_command(c, p->pid, buf_term(&cmd));
+  }
+  otpc_buf_free(&cmd);
+  return rc;
+}
+
+static int pred_async_done(ctl_t *c, void *arg) {
+  sproc_t *p = by_name(c, *(otpc_atom_t *)arg);
+  return p == NULL || p->async.len == 0 || !p->alive ? WAIT_OK : 0;
 }
 
 /* Runs one step; NULL, or why it could not be run. */
@@ -917,27 +1024,31 @@ static const char *run_step(ctl_t *c, otpc_term_t step) {
       return "spawn_failed";
     return wait_for(c, pred_started, &q) == WAIT_OK ? NULL : "timeout";
   }
-  if (otpc_term_match(step, NULL, "{await, ~a, ~t}", &q, &pat) == 0) {
-    await_arg_t a = {q, pat};
+  if (otpc_term_match(step, NULL, "{await, ~a, ~t}", &q, &pat) == 0 ||
+      otpc_term_match(step, NULL, "{await_cb, ~a, ~t}", &q, &pat) == 0) {
+    await_arg_t a = {q, pat,
+                     otpc_term_match(step, NULL, "{await_cb, _, _}") == 0};
     rc = wait_for(c, pred_recv, &a);
     return rc == WAIT_OK ? NULL : rc == WAIT_EXITED ? "exited" : "timeout";
   }
   if (otpc_term_match(step, NULL, "{await_exit, ~a}", &q) == 0)
     return wait_for(c, pred_exited, &q) == WAIT_OK ? NULL : "timeout";
+  if (otpc_term_match(step, NULL, "{await_done, ~a}", &q) == 0)
+    return wait_for(c, pred_async_done, &q) == WAIT_OK ? NULL : "timeout";
+  if (otpc_term_match(step, NULL, "{async, ~a, ~t}", &q, &op) == 0) {
+    sproc_t *p = by_name(c, q);
+    if (!commandable(p))
+      return "dead_actor";
+    if (op_command(c, p, op) < 0)
+      return "bad_op";
+    otpc_buf_append(&p->async, op.p, op.len);
+    return NULL;
+  }
   if (otpc_term_match(step, NULL, "{~a, ~t}", &q, &op) == 0) {
     sproc_t *p = by_name(c, q);
-    if (p == NULL || !p->alive)
+    if (!commandable(p))
       return "dead_actor";
-    otpc_buf_t cmd;
-    otpc_buf_init(&cmd);
-    rc = real_op(c, op, &cmd);
-    if (rc == 0) {
-      otpc_msg_unref(p->done);
-      p->done = NULL;
-      rc = send_command(c, p->pid, buf_term(&cmd));
-    }
-    otpc_buf_free(&cmd);
-    if (rc < 0)
+    if (op_command(c, p, op) < 0)
       return "bad_op";
     if (wait_for(c, pred_done, &q) != WAIT_OK)
       return "timeout";
@@ -959,7 +1070,7 @@ static void finish(ctl_t *c) {
   otpc_term_build(&sync, NULL, "final_sync");
   for (size_t i = 0; i < c->n_procs; i++) {
     sproc_t *p = &c->procs[i];
-    if (!p->alive)
+    if (!p->alive || p->puppet)
       continue;
     send_command(c, p->pid, buf_term(&rel));
     send_command(c, p->pid, buf_term(&sync));
@@ -1026,6 +1137,8 @@ static int run_scenario(otpc_term_t steps, otpc_buf_t *out) {
   }
   if ((rc = otpc_thread_attach(c->rt, &c->self)) == 0) {
     c->me = otpc_self(c->self);
+    /* Puppets link to the controller: their ends come as 'EXIT's. */
+    otpc_trap_exit(c->self, true);
     c->node = otpc_rt_node(c->rt);
     otpc_iter_t it;
     otpc_term_t step;
@@ -1053,6 +1166,7 @@ static int run_scenario(otpc_term_t steps, otpc_buf_t *out) {
       otpc_buf_free(&c->procs[i].trace[j]);
     free(c->procs[i].trace);
     otpc_msg_unref(c->procs[i].done);
+    otpc_buf_free(&c->procs[i].async);
   }
   for (size_t j = 0; j < c->n_errors; j++)
     otpc_buf_free(&c->errors[j]);
