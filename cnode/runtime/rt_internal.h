@@ -41,7 +41,8 @@ enum {
 
 typedef struct otpc__sig {
   struct otpc__sig *next;
-  uint32_t type;
+  uint16_t type;
+  uint16_t pooled; /* 1: a node of signal.c's pool, not of malloc */
   uint32_t aux;
   otpc_msg_t *msg; /* the message, or the reason of an exit or a DOWN */
 } otpc__sig_t;
@@ -181,9 +182,12 @@ struct otpc__sched {
   bool in_uv;
   /* otpc_sendf's build buffer (thread-private). */
   otpc_buf_t sendf_buf;
-  /* Recycled message signal nodes (thread-private). */
+  /* Message nodes of the pool (thread-private, see signal.c): the free
+   * list in use, a spare full batch, and the chunk being carved. */
   otpc__sig_t *free_sigs;
   unsigned nfree;
+  otpc__sig_t *spare_sigs;
+  char *carve, *carve_end;
   /* Where otpc_exit unwinds to while a process runs. */
   otpc_proc_t *current;
   sigjmp_buf *jbp;
