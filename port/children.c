@@ -81,8 +81,8 @@ static void child_exec(char *const argv[], int stdout_fd, pid_t parent) {
   _exit(127);
 }
 
-int otpc__children_spawn(otpc__children_t *c, char *const argv[],
-                         int stdout_fd, pid_t *pid) {
+int otpc__children_spawn(otpc__children_t *c, char *const argv[], int stdout_fd,
+                         pid_t *pid) {
   if (argv == NULL || argv[0] == NULL || argv[0][0] != '/')
     return OTPC_EINVAL;
   /* Room first, so that a started child is always in the table. */

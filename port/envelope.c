@@ -27,9 +27,10 @@ static int decode_call(otpc_iter_t *it, size_t arity, otpc__prog_msg_t *msg,
   if (otpc_term_uint64(id, &msg->id) != 0)
     return otpc__err(err, OTPC_ENOMATCH, 0,
                      "the Id of {call, Id, Request} must be an integer in "
-                     "0..2^64-1, got a%s %s",
-                     otpc_term_type(id) == OTPC_T_INTEGER ? "n" : "",
-                     otpc_type_name(otpc_term_type(id)));
+                     "0..2^64-1, got %s",
+                     otpc_term_type(id) == OTPC_T_INTEGER
+                         ? "one out of that range"
+                         : otpc_type_name(otpc_term_type(id)));
   *has_id = 1;
   otpc_iter_next(it, &req);
   msg->kind = OTPC__PROG_CALL;
@@ -64,8 +65,8 @@ int otpc__prog_decode(const uint8_t *frame, size_t len, otpc__prog_msg_t *msg,
   if (rc < 0)
     return rc; /* err already says what is wrong with the bytes */
   if (otpc_term_tuple(t, &it, &arity) != 0 || arity < 2)
-    return otpc__err(err, OTPC_ENOMATCH, 0, "expected %s, got a%s %s",
-                     EXPECTED, otpc_term_type(t) == OTPC_T_INTEGER ? "n" : "",
+    return otpc__err(err, OTPC_ENOMATCH, 0, "expected %s, got a%s %s", EXPECTED,
+                     otpc_term_type(t) == OTPC_T_INTEGER ? "n" : "",
                      otpc_type_name(otpc_term_type(t)));
   otpc_iter_next(&it, &tag);
   if (otpc_term_is_atom(tag, "call") == 1)
@@ -88,9 +89,9 @@ int otpc__prog_decode(const uint8_t *frame, size_t len, otpc__prog_msg_t *msg,
 }
 
 /* A decimal in lo..hi, the whole string and nothing else. */
-static int parse_uint(const char *name, const char *value, unsigned long long lo,
-                      unsigned long long hi, unsigned long long *out,
-                      otpc_err_t *err) {
+static int parse_uint(const char *name, const char *value,
+                      unsigned long long lo, unsigned long long hi,
+                      unsigned long long *out, otpc_err_t *err) {
   const char *p = value;
   unsigned long long v = 0;
   if (*p == '\0')
@@ -120,16 +121,16 @@ int otpc__prog_option(otpc_prog_config_t *cfg, const char *name,
       cfg->packet = (unsigned)(value[0] - '0');
       return 0;
     }
-    return otpc__err(err, OTPC_EINVAL, 0,
-                     "%s=\"%.40s\": expected 1, 2 or 4", name, value);
+    return otpc__err(err, OTPC_EINVAL, 0, "%s=\"%.40s\": expected 1, 2 or 4",
+                     name, value);
   }
   if (strcmp(name, "OTPC_PORT_IO") == 0) {
     if (strcmp(value, "stdio") == 0 || strcmp(value, "fds") == 0) {
       cfg->use_fds = value[0] == 'f';
       return 0;
     }
-    return otpc__err(err, OTPC_EINVAL, 0,
-                     "%s=\"%.40s\": expected stdio or fds", name, value);
+    return otpc__err(err, OTPC_EINVAL, 0, "%s=\"%.40s\": expected stdio or fds",
+                     name, value);
   }
   if (strcmp(name, "OTPC_PORT_MAX_FRAME") == 0) {
     if ((rc = parse_uint(name, value, 1, 0xFFFFFFFFull, &v, err)) == 0)

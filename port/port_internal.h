@@ -1,5 +1,6 @@
-/* The port toolkit's internal pieces, shared by the port/ sources and their tests:
- * the envelope codec (envelope.c) and the children table (children.c). */
+/* The port toolkit's internal pieces, shared by the port/ sources and their
+ * tests: the envelope codec (envelope.c) and the children table (children.c).
+ */
 #ifndef OTPC_PORT_INTERNAL_H
 #define OTPC_PORT_INTERNAL_H
 
@@ -20,8 +21,8 @@ enum { OTPC__PROG_CALL = 1, OTPC__PROG_CAST, OTPC__PROG_CREDIT };
 /* One decoded frame from the Erlang side. `request` views the frame. */
 typedef struct otpc__prog_msg {
   int kind;
-  uint64_t id;        /* CALL */
-  uint64_t credit;    /* CREDIT: 1 .. 2^32-1 */
+  uint64_t id;         /* CALL */
+  uint64_t credit;     /* CREDIT: 1 .. 2^32-1 */
   otpc_term_t request; /* CALL, CAST */
 } otpc__prog_msg_t;
 
@@ -57,8 +58,8 @@ void otpc__children_init(otpc__children_t *c);
 void otpc__children_free(otpc__children_t *c);
 /* fork + exec as otpc_prog_spawn describes; stdout_fd (or -1) becomes the
  * child's stdout. */
-int otpc__children_spawn(otpc__children_t *c, char *const argv[],
-                         int stdout_fd, pid_t *pid);
+int otpc__children_spawn(otpc__children_t *c, char *const argv[], int stdout_fd,
+                         pid_t *pid);
 int otpc__children_has(const otpc__children_t *c, pid_t pid);
 /* Reaps the children that have ended without blocking; returns how many. */
 int otpc__children_reap(otpc__children_t *c);

@@ -56,6 +56,7 @@ struct otpc_prog {
   otpc_framer_t framer;
   uint8_t rbuf[65536];
   size_t in_flight; /* requests taken and not finished */
+  size_t calls;     /* of which calls: at most the window */
   size_t working;   /* of which on the worker pool */
   uint64_t credit;
   event_t *ev_head, *ev_tail;
@@ -168,8 +169,9 @@ static void req_free(otpc_prog_req_t *req) {
   otpc_prog_t *p = req->p;
   otpc_buf_free(&req->work_out);
   free(req->frame);
-  free(req);
   p->in_flight--;
+  p->calls -= !req->cast;
+  free(req);
   if (!p->reading && !p->stopping)
     uv_idle_start(&p->resume, on_resume);
 }
@@ -185,7 +187,7 @@ static void reply_failure(otpc_prog_req_t *req, const char *tag,
                           const char *why) {
   if (!req->cast)
     send_term(req->p, "{reply, ~U, {error, {~a, ~b}}}", req->id, tag, why,
-         strlen(why));
+              strlen(why));
   finish(req);
 }
 
@@ -286,6 +288,11 @@ struct uv_loop_s *otpc_prog_loop(otpc_prog_t *p) {
 
 static void start_request(otpc_prog_t *p, const otpc__prog_msg_t *m,
                           const uint8_t *frame, size_t len) {
+  if (m->kind == OTPC__PROG_CALL && p->calls >= p->cfg.window) {
+    send_term(p, "{reply, ~U, {error, {window_exceeded, ~U}}}", m->id,
+              (uint64_t)p->cfg.window);
+    return;
+  }
   otpc_prog_req_t *req = calloc(1, sizeof *req);
   uint8_t *copy = malloc(len);
   if (req == NULL || copy == NULL) {
@@ -304,6 +311,7 @@ static void start_request(otpc_prog_t *p, const otpc__prog_msg_t *m,
   req->request.len = m->request.len;
   otpc_buf_init(&req->work_out);
   p->in_flight++;
+  p->calls += !req->cast;
   req->in_handler = 1;
   current_id = req->id;
   current_set = !req->cast;
@@ -459,15 +467,16 @@ static void handle_frame(otpc_prog_t *p, const uint8_t *frame, size_t len) {
   start_request(p, &m, frame, len);
 }
 
-/* Frames are taken while the window has room and the output drains. */
+/* Frames are taken while the output drains. The window is a rule for the
+ * peer (calls beyond it are refused, see start_request), not a reason to
+ * stop taking frames: casts and credits behind a full window must get in,
+ * and the end of the input must be seen while every slot is busy. */
 static int may_process(const otpc_prog_t *p) {
-  return !p->stopping && p->in_flight < p->cfg.window &&
-         p->out.write_queue_size < OUT_HIGH_WATER;
+  return !p->stopping && p->out.write_queue_size < OUT_HIGH_WATER;
 }
 
-/* Reading goes on meanwhile, so that the end of the input is seen even
- * while every slot is busy; it pauses only when a peer that ignores the
- * window has sent this much ahead. */
+/* Reading goes on while output waits, so that the end of the input is
+ * seen; it pauses only when this much input has piled up meanwhile. */
 static int may_read(const otpc_prog_t *p) {
   return !p->stopping &&
          p->framer.in.len - p->framer.pos < IN_HIGH_WATER + p->cfg.max_frame;
@@ -714,8 +723,9 @@ int otpc_prog_run(const otpc_prog_config_t *cfg, otpc_err_t *err) {
     return OTPC_ENOMEM;
   p->cfg = *cfg;
   /* The header limits the frame too. */
-  size_t hdr_max = cfg->packet == 1 ? 0xFF : cfg->packet == 2 ? 0xFFFF
-                                                               : 0xFFFFFFFF;
+  size_t hdr_max = cfg->packet == 1   ? 0xFF
+                   : cfg->packet == 2 ? 0xFFFF
+                                      : 0xFFFFFFFF;
   if (p->cfg.max_frame > hdr_max)
     p->cfg.max_frame = hdr_max;
   otpc__children_init(&p->children);
@@ -744,7 +754,8 @@ int otpc_prog_run(const otpc_prog_config_t *cfg, otpc_err_t *err) {
     uv_read_start((uv_stream_t *)&p->cap, cap_alloc, captured);
 
   send_term(p, "{hello, 1, #{window => ~U, max_frame => ~U, os_pid => ~l}}",
-       (uint64_t)p->cfg.window, (uint64_t)p->cfg.max_frame, (long)getpid());
+            (uint64_t)p->cfg.window, (uint64_t)p->cfg.max_frame,
+            (long)getpid());
   pump(p);
   uv_run(&p->loop, UV_RUN_DEFAULT);
 

@@ -365,6 +365,11 @@ static void waiter_free(waiter_t *w) {
   free(w);
 }
 
+/* The caller exits while it waits: the runtime hands the waiter back. */
+static void waiter_drop(void *ctx) {
+  waiter_free(ctx);
+}
+
 static void set_term(otpc_gs_result_t *res, otpc_term_t t) {
   if (otpc_msg_from_term(t, &res->term) != 0)
     res->term = NULL;
@@ -457,8 +462,8 @@ static int wait_for(otpc_proc_t *self, waiter_t *w, int64_t timeout_ms,
   r.a = w->op == OP_START ? w->tag : w->mref;
   r.b = w->mref;
   if (w->cont != NULL) {
-    int rc =
-        otpc_receive(self, match_either, &r, sizeof r, timeout_ms, on_wait, w);
+    int rc = otpc_receive_owned(self, match_either, &r, sizeof r, timeout_ms,
+                                on_wait, w, waiter_drop);
     if (rc < 0)
       waiter_free(w);
     return rc;

@@ -328,9 +328,11 @@ void otpc__proc_finish(otpc_proc_t *p) {
   p->pending = NULL;
   drain(p, rest);
   drain(p, otpc__inbox_take(p));
+  /* Before the exit signals: whoever learns of the exit may count on what
+   * the wait owned being released. */
+  otpc__wait_free(p);
   otpc__links_exit(p, reason);
   otpc__mon_exit(p, reason);
-  otpc__wait_free(p);
   if (p->u.cur_sig != NULL && (p->flags & OTPC__PF_INIT)) {
     otpc__sig_free(p->u.cur_sig);
     p->u.cur_sig = NULL;

@@ -22,6 +22,9 @@ void otpc__wait_free(otpc_proc_t *p) {
     return;
   if (w->timer_on)
     otpc__wait_timer_stop(p);
+  /* The process dies waiting: cont will never run to take ctx over. */
+  if (w->active && w->drop != NULL)
+    w->drop(w->ctx);
   free(w->arg);
   free(w);
   p->wait = NULL;
@@ -106,6 +109,14 @@ otpc__sig_t *otpc__mq_next(otpc_proc_t *p) {
 int otpc_receive(otpc_proc_t *self, otpc_match_fn match, const void *match_arg,
                  size_t arg_size, int64_t timeout_ms, otpc_cont_fn cont,
                  void *ctx) {
+  return otpc_receive_owned(self, match, match_arg, arg_size, timeout_ms, cont,
+                            ctx, NULL);
+}
+
+int otpc_receive_owned(otpc_proc_t *self, otpc_match_fn match,
+                       const void *match_arg, size_t arg_size,
+                       int64_t timeout_ms, otpc_cont_fn cont, void *ctx,
+                       otpc_drop_fn drop) {
   if (self == NULL || cont == NULL || self->thr != NULL ||
       (arg_size > 0 && match_arg == NULL))
     return OTPC_EINVAL;
@@ -126,6 +137,7 @@ int otpc_receive(otpc_proc_t *self, otpc_match_fn match, const void *match_arg,
   w->match = match;
   w->cont = cont;
   w->ctx = ctx;
+  w->drop = drop;
   w->seq++;
   w->active = true;
   self->save = &self->mq_head;

@@ -94,7 +94,8 @@ typedef struct otpc__wait {
   otpc_match_fn match;
   otpc_cont_fn cont;
   void *ctx;
-  uint32_t seq; /* bumped by each wait: stale timeouts are ignored */
+  otpc_drop_fn drop; /* frees ctx if the process exits while waiting */
+  uint32_t seq;      /* bumped by each wait: stale timeouts are ignored */
   otpc__tw_entry_t timer;
   otpc_proc_t *owner; /* for the timer's fire */
   bool timer_on;

@@ -17,8 +17,12 @@
  * Handlers run on the loop thread and must be quick. Work that takes time
  * goes to the worker pool (otpc_prog_queue_work) or waits on the loop
  * (timers via otpc_prog_loop); the loop keeps reading and replying
- * meanwhile. The program exits when its input closes, even while workers
- * are busy, and kills the children it started with otpc_prog_spawn. */
+ * meanwhile. The hello's window is the most calls the peer may have in
+ * flight: that is how a slow program pushes back (the Erlang side keeps
+ * the others waiting); a call beyond it is answered at once with
+ * {error, {window_exceeded, W}}. The program exits when its input closes, even
+ * while workers are busy, and kills the children it started with
+ * otpc_prog_spawn. */
 #ifndef OTPC_PORT_H
 #define OTPC_PORT_H
 
@@ -63,17 +67,17 @@ typedef void (*otpc_prog_credit_fn)(otpc_prog_t *p, void *ud);
 #define OTPC_PROG_DEFAULT_MAX_FRAME (64u << 20)
 
 typedef struct otpc_prog_config {
-  const char *name;            /* for log lines and crash messages */
-  otpc_prog_handle_fn handle;  /* required */
+  const char *name;              /* for log lines and crash messages */
+  otpc_prog_handle_fn handle;    /* required */
   otpc_prog_credit_fn on_credit; /* optional */
-  void *ud;                    /* passed to the callbacks */
-  unsigned packet;             /* 1, 2 or 4 (default 4) */
-  size_t max_frame;            /* largest frame accepted and sent */
-  unsigned window;             /* requests in flight at most (default 64) */
-  int use_fds;                 /* 1: protocol on fds 3 (in) and 4 (out) */
-  int capture_stdout;          /* 1 (default): stdout lines become logs */
-  unsigned max_events;         /* events queued for lack of credit, max */
-  unsigned kill_grace_ms;      /* TERM to KILL delay for children */
+  void *ud;                      /* passed to the callbacks */
+  unsigned packet;               /* 1, 2 or 4 (default 4) */
+  size_t max_frame;              /* largest frame accepted and sent */
+  unsigned window;               /* calls in flight at most (default 64) */
+  int use_fds;                   /* 1: protocol on fds 3 (in) and 4 (out) */
+  int capture_stdout;            /* 1 (default): stdout lines become logs */
+  unsigned max_events;           /* events queued for lack of credit, max */
+  unsigned kill_grace_ms;        /* TERM to KILL delay for children */
 } otpc_prog_config_t;
 
 /* Defaults, then the options the Erlang side passes in the environment:

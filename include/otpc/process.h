@@ -135,6 +135,16 @@ typedef void (*otpc_cont_fn)(otpc_proc_t *self, void *state, otpc_msg_t *msg,
 int otpc_receive(otpc_proc_t *self, otpc_match_fn match, const void *match_arg,
                  size_t arg_size, int64_t timeout_ms, otpc_cont_fn cont,
                  void *ctx);
+/* As otpc_receive, for a ctx that belongs to the wait (a caller's state
+ * allocated for it): if the process exits before cont runs (killed while
+ * waiting, say), the exit path calls drop(ctx) once, after terminate, and
+ * cont never runs. Once cont runs (a message or the timeout), ctx is
+ * cont's. drop may be NULL (then this is otpc_receive). */
+typedef void (*otpc_drop_fn)(void *ctx);
+int otpc_receive_owned(otpc_proc_t *self, otpc_match_fn match,
+                       const void *match_arg, size_t arg_size,
+                       int64_t timeout_ms, otpc_cont_fn cont, void *ctx,
+                       otpc_drop_fn drop);
 /* Ready-made matchers: a tuple with the reference (an otpc_ref_t) as element
  * 1 or 2 (a reply {Ref, R} or {'DOWN', Ref, ...}); an {'EXIT', Pid, _} from
  * the pid (an otpc_pid_t). */
