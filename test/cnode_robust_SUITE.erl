@@ -26,7 +26,9 @@
          hs_bad_name_fields/1, hs_garbage_reply/1, hs_wrong_digest/1,
          hs_truncated_reply/1, frame_garbage/1, frame_bad_control/1, frame_unknown_op/1,
          frame_truncated/1, frag_skip/1, frag_truncated_term/1,
-         frag_unfinished/1, frag_unknown_continuation/1, sigkill_peer/1]).
+         frag_unfinished/1, frag_unknown_continuation/1, sigkill_peer/1,
+         dial_garbage_status/1, dial_garbage_challenge/1,
+         dial_truncated_challenge/1, dial_wrong_ack/1]).
 %% Run on peers.
 -export([forward/1, watch/1]).
 
@@ -41,7 +43,8 @@ all() ->
      hs_bad_name_fields, hs_garbage_reply, hs_wrong_digest, hs_truncated_reply,
      frame_garbage, frame_bad_control, frame_unknown_op, frame_truncated,
      frag_skip, frag_truncated_term, frag_unfinished, frag_unknown_continuation,
-     sigkill_peer].
+     dial_garbage_status, dial_garbage_challenge, dial_truncated_challenge,
+     dial_wrong_ack, sigkill_peer].
 
 init_per_suite(Config) ->
     case is_alive() of
@@ -486,6 +489,76 @@ frag_unknown_continuation(_Config) ->
     logged(H, "^down " ++ Name ++ ": bad frame: .+"),
     closed(S),
     done(F).
+
+%%% Cases: the C node dials a bad peer -----------------------------------
+
+%% A fake node: a listening socket registered with epmd under a fresh name
+%% (the epmd connection stays open, as a node's does). Returns
+%% {Listen, Epmd, Name}.
+fake_node() ->
+    Name = raw_name(),
+    [Alive, _] = string:split(Name, "@"),
+    {ok, L} = gen_tcp:listen(0, [binary, {active, false}, {packet, raw}]),
+    {ok, LPort} = inet:port(L),
+    EPort = list_to_integer(os:getenv("ERL_EPMD_PORT", "4369")),
+    {ok, E} = gen_tcp:connect("127.0.0.1", EPort, [binary, {active, false}]),
+    A = list_to_binary(Alive),
+    send(E, p2(<<120, LPort:16, 77, 0, 6:16, 6:16, (byte_size(A)):16, A/binary, 0:16>>)),
+    {ok, <<Tag, 0, _/binary>>} = gen_tcp:recv(E, 0, ?T),
+    true = lists:member(Tag, [118, 121]),
+    {L, E, Name}.
+
+%% The C process `ctl' links to a pid of the fake node, so the C node dials
+%% it; Bad(Socket) then misbehaves at one step. The C node must log the
+%% failed handshake naming the peer, break the link with noconnection and
+%% keep its other connections.
+dial_case(Bad) ->
+    F = #{h := H, node := Node} = fixture(),
+    {L, E, Name} = fake_node(),
+    P = raw_pid(Name),
+    {ctl, Node} ! {self(), link, P},
+    ctl(linked),
+    {ok, S} = gen_tcp:accept(L, ?T),
+    %% The C node's send_name, version 6, with its own name.
+    NodeB = atom_to_binary(Node),
+    <<$N, _Flags:64, _Cr:32, NL:16, NodeB:NL/binary>> = recv_p2(S),
+    HungUp = Bad(S, Name),
+    logged(H, "^handshake with " ++ Name ++ " failed: .+"),
+    ctl({'EXIT', P, noconnection}),
+    HungUp orelse closed(S),
+    gen_tcp:close(E),
+    gen_tcp:close(L),
+    done(F).
+
+fake_challenge(Name, Chal) ->
+    p2(<<$N, ?RAW_FLAGS:64, Chal:32, 4242:32, (length(Name)):16,
+         (list_to_binary(Name))/binary>>).
+
+%% A status that is none of OTP's.
+dial_garbage_status(_Config) ->
+    dial_case(fun(S, _) -> send(S, p2(<<"sgarbage">>)), false end).
+
+%% "ok", then garbage where the challenge belongs.
+dial_garbage_challenge(_Config) ->
+    dial_case(fun(S, _) -> send(S, [p2(<<"sok">>), p2(<<"N garbage">>)]), false end).
+
+%% "ok", then half a challenge and hanging up.
+dial_truncated_challenge(_Config) ->
+    dial_case(fun(S, Name) ->
+                      <<Half:12/binary, _/binary>> = fake_challenge(Name, 5),
+                      send(S, [p2(<<"sok">>), Half]),
+                      ok = gen_tcp:close(S),
+                      true
+              end).
+
+%% A full exchange up to the ack, whose digest is not the cookie's.
+dial_wrong_ack(_Config) ->
+    dial_case(fun(S, Name) ->
+                      send(S, [p2(<<"sok">>), fake_challenge(Name, 5)]),
+                      <<$r, _Chal:32, _Digest:16/binary>> = recv_p2(S),
+                      send(S, p2(<<$a, 0:128>>)),
+                      false
+              end).
 
 %%% Cases: a peer killed -------------------------------------------------
 
