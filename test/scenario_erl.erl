@@ -16,7 +16,8 @@
 %%                          message an earlier await on P matched
 %%   {await_exit, P}        wait until P has exited
 %%   {await_cb, P, Pattern} as await, but matching P's trace entries
-%%                          themselves (for puppets: {handle_info, timeout})
+%%                          themselves (for puppets: {handle_info, timeout});
+%%                          P may be a puppet yet to come ('w#2')
 %%   {async, P, Op}         P starts Op (one that waits: a call) and the
 %%                          controller goes on; the result is recorded when
 %%                          it comes (not for spawn)
@@ -69,7 +70,7 @@
 -export([proc_init/3]).
 
 -define(TIMEOUT, 5000).
--define(FAMILIES, [scenario_erl_gs]).
+-define(FAMILIES, [scenario_erl_gs, scenario_erl_sup]).
 
 %%% API ------------------------------------------------------------------
 
@@ -183,7 +184,7 @@ await(P, Pattern, S) ->
     Pred = fun(S1) ->
                    case find_entry(P, Pattern, S1) of
                        {found, N} -> {true, S1#{cursor := maps:put(P, N, maps:get(cursor, S1))}};
-                       none -> case is_alive(P, S1) of
+                       none -> case is_alive(P, S1) orelse not maps:is_key(P, maps:get(pids, S1)) of
                                    true -> false;
                                    false -> {fail, exited}
                                end

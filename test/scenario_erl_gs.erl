@@ -24,11 +24,16 @@
 %%   {timeout, Ms} | hibernate | {continue, C}   the result's last element
 %%   {trap_exit, B}      process_flag(trap_exit, B)
 %%   {send, To, Msg}     To ! Msg
+%%   {on_terminate, To}  terminate will send To {terminated, Self, Reason}
+%%   {call, To, Req, T}  gen_server:call(To, Req, T) (T: ms or infinity),
+%%                       its result an entry {call_result, R} ({exit, R}
+%%                       if it exits); must be the last action (the C
+%%                       side resumes no further)
 -module(scenario_erl_gs).
 
 -behaviour(gen_server).
 
--export([op/2, real_op/2, start_link/3]).
+-export([op/2, real_op/2, start_link/3, start_link/4]).
 -export([init/1, handle_call/3, handle_cast/2, handle_info/2,
          handle_continue/2, terminate/2]).
 
@@ -92,6 +97,11 @@ catch_exit(F) ->
 start_link(Ctl, Q, Script) ->
     gen_server:start_link(?MODULE, {Ctl, Q, Script}, []).
 
+%% @doc For simple_one_for_one: start_child(Sup, [Script]) replaces the
+%% template's script.
+start_link(Ctl, Q, _Template, Script) ->
+    start_link(Ctl, Q, Script).
+
 %%% The puppet -----------------------------------------------------------------
 
 init({Ctl, Q, Script}) ->
@@ -121,8 +131,12 @@ handle_info(Msg, St) -> other(handle_info, Msg, St).
 
 handle_continue(C, St) -> other(handle_continue, C, St).
 
-terminate(Reason, #{ctl := Ctl}) ->
-    report(Ctl, {terminate, Reason}).
+terminate(Reason, #{ctl := Ctl} = St) ->
+    report(Ctl, {terminate, Reason}),
+    case St of
+        #{notify := To} -> To ! {terminated, self(), Reason};
+        _ -> ok
+    end.
 
 other(Cb, T, #{ctl := Ctl} = St0) ->
     report(Ctl, {Cb, T}),
@@ -156,4 +170,8 @@ act1({timeout, Ms}, S, R, _) -> {S, R#{extra => Ms}};
 act1(hibernate, S, R, _) -> {S, R#{extra => hibernate}};
 act1({continue, C}, S, R, _) -> {S, R#{extra => {continue, C}}};
 act1({trap_exit, B}, S, R, _) -> process_flag(trap_exit, B), {S, R};
-act1({send, To, Msg}, S, R, _) -> To ! Msg, {S, R}.
+act1({send, To, Msg}, S, R, _) -> To ! Msg, {S, R};
+act1({on_terminate, To}, S, R, _) -> {S#{notify => To}, R};
+act1({call, To, Req, T}, #{ctl := Ctl} = S, R, _) ->
+    report(Ctl, {call_result, catch_exit(fun() -> gen_server:call(To, Req, T) end)}),
+    {S, R}.

@@ -304,6 +304,18 @@ static bool atom_is_true(otpc_term_t t) {
   return otpc_term_is_atom(t, "true");
 }
 
+/* The behaviour families, tried in order for an op the core does not know
+ * (as scenario_erl's ?FAMILIES). */
+static const struct {
+  int (*real_op)(const otpc__scn_names_t *names, otpc_term_t op,
+                 otpc_buf_t *out);
+  int (*op)(otpc_proc_t *self, otpc_pid_t ctl, otpc_term_t op, otpc_buf_t *res,
+            otpc__scn_done_fn done);
+} families[] = {
+    {otpc__scn_gs_real_op, otpc__scn_gs_op},
+    {otpc__scn_sup_real_op, otpc__scn_sup_op},
+};
+
 /* A family's pending op has its result: report it, take commands again. */
 static void family_done(otpc_proc_t *self, void *state, otpc_term_t result) {
   send_done(self, state, result);
@@ -427,9 +439,10 @@ static int run_op(otpc_proc_t *self, sp_state_t *s, otpc_term_t op,
     rc = otpc_cancel_timer(rt, &ref, &ms);
     return otpc_term_build(res, NULL, rc == 0 ? "time_left" : "false");
   }
-  if ((rc = otpc__scn_gs_op(self, s->ctl, op, res, family_done)) !=
-      OTPC__SCN_NOMATCH)
-    return rc;
+  for (size_t i = 0; i < sizeof families / sizeof families[0]; i++)
+    if ((rc = families[i].op(self, s->ctl, op, res, family_done)) !=
+        OTPC__SCN_NOMATCH)
+      return rc;
   return otpc_term_build(res, NULL, "{error, unknown_op}");
 }
 
@@ -955,8 +968,9 @@ static int real_op(ctl_t *c, otpc_term_t op, otpc_buf_t *out) {
 #undef PID_OF
 #undef REF_OF
   otpc__scn_names_t names = {c, names_pid_of, names_real};
-  if ((rc = otpc__scn_gs_real_op(&names, op, out)) != OTPC__SCN_NOMATCH)
-    return rc;
+  for (size_t i = 0; i < sizeof families / sizeof families[0]; i++)
+    if ((rc = families[i].real_op(&names, op, out)) != OTPC__SCN_NOMATCH)
+      return rc;
   return OTPC_EINVAL;
 }
 
@@ -1161,6 +1175,7 @@ static int run_scenario(otpc_term_t steps, otpc_buf_t *out) {
     otpc_buf_free(&normal);
   }
   otpc_rt_stop(c->rt);
+  otpc__scn_sup_cleanup();
   for (size_t i = 0; i < c->n_procs; i++) {
     for (size_t j = 0; j < c->procs[i].n_trace; j++)
       otpc_buf_free(&c->procs[i].trace[j]);

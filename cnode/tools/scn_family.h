@@ -7,6 +7,7 @@
 #define OTPC_SCN_FAMILY_H
 
 #include "otpc/buf.h"
+#include "otpc/gen_server.h"
 #include "otpc/process.h"
 #include "otpc/term.h"
 
@@ -38,5 +39,41 @@ int otpc__scn_gs_real_op(const otpc__scn_names_t *names, otpc_term_t op,
                          otpc_buf_t *out);
 int otpc__scn_gs_op(otpc_proc_t *self, otpc_pid_t ctl, otpc_term_t op,
                     otpc_buf_t *res, otpc__scn_done_fn done);
+int otpc__scn_sup_real_op(const otpc__scn_names_t *names, otpc_term_t op,
+                          otpc_buf_t *out);
+int otpc__scn_sup_op(otpc_proc_t *self, otpc_pid_t ctl, otpc_term_t op,
+                     otpc_buf_t *res, otpc__scn_done_fn done);
+/* Frees what the supervisors of a scenario needed for their lifetime;
+ * once the runtime has stopped. */
+void otpc__scn_sup_cleanup(void);
+
+/* ----------------------------------------- shared by the families */
+
+/* A puppet gen_server's start argument: the script must stay valid until
+ * the start returns (a supervisor's child: for the supervisor's life). */
+typedef struct otpc__scn_puppet_arg {
+  otpc_pid_t ctl;
+  otpc_atom_t name;
+  otpc_term_t script;
+} otpc__scn_puppet_arg_t;
+
+extern const otpc_gen_server_t otpc__scn_gs_puppet;
+/* For simple_one_for_one: init gets an otpc_sup_dyn_arg_t over an
+ * otpc__scn_puppet_arg_t; start_child's [Script] replaces the script. */
+extern const otpc_gen_server_t otpc__scn_gs_puppet_dyn;
+
+/* A pending op's context for the continuations below, which build its
+ * result and hand it to `done`. */
+typedef struct otpc__scn_pending otpc__scn_pending_t;
+otpc__scn_pending_t *otpc__scn_pending_new(otpc__scn_done_fn done);
+void otpc__scn_pending_free(otpc__scn_pending_t *w);
+/* A start's result: {ok, Pid} | ignore | {error, R}. */
+void otpc__scn_start_cont(otpc_proc_t *self, void *state,
+                          const otpc_gs_result_t *r, void *ctx);
+/* A call's: the reply, or {exit, {R, {gen_server, call, Args}}} with the
+ * Args set by otpc__scn_pending_args. */
+void otpc__scn_call_cont(otpc_proc_t *self, void *state,
+                         const otpc_gs_result_t *r, void *ctx);
+int otpc__scn_pending_args(otpc__scn_pending_t *w, otpc_term_t args);
 
 #endif

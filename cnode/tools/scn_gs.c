@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "otpc/gen_server.h"
+#include "otpc/supervisor.h"
 #include "scn_family.h"
 
 static otpc_term_t buf_term(const otpc_buf_t *b) {
@@ -17,15 +18,11 @@ static otpc_term_t buf_term(const otpc_buf_t *b) {
 
 /* ------------------------------------------------------------- puppet */
 
-/* What gs_start hands the puppet's init; owned by the start's context. */
-typedef struct puppet_arg {
-  otpc_pid_t ctl;
-  otpc_atom_t name;
-  otpc_term_t script;
-} puppet_arg_t;
-
 typedef struct puppet {
   otpc_pid_t ctl;
+  bool notify; /* {on_terminate, To} */
+  otpc_pid_t notify_to;
+  otpc_buf_t calling;    /* {call, ...}: gen_server:call's argument list */
   otpc_gs_from_t *froms; /* kept by store_from, oldest first */
   size_t n_froms, cap_froms;
 } puppet_t;
@@ -49,6 +46,43 @@ static int keep_from(puppet_t *p, const otpc_gs_from_t *from) {
   }
   p->froms[p->n_froms++] = *from;
   return 0;
+}
+
+/* The continuation of a {call, To, Req, T} action: its result is an entry,
+ * as gen_server:call's return or exit. */
+static void call_done(otpc_gs_t *gs, void *state, const otpc_gs_result_t *r,
+                      void *ctx) {
+  (void)ctx;
+  puppet_t *p = state;
+  otpc_buf_t e;
+  otpc_buf_init(&e);
+  otpc_term_t x = r->term ? otpc_msg_term(r->term) : (otpc_term_t){0};
+  otpc_term_t args = {p->calling.data, p->calling.len};
+  const char *why = r->status == OTPC_GS_NOPROC    ? "noproc"
+                    : r->status == OTPC_GS_TIMEOUT ? "timeout"
+                                                   : NULL;
+  if (r->status == OTPC_GS_OK && r->term != NULL)
+    otpc_term_build(&e, NULL, "~t", &x);
+  else if (why != NULL)
+    otpc_term_build(&e, NULL, "{exit, {~a, {gen_server, call, ~t}}}", why,
+                    &args);
+  else if (r->term != NULL)
+    otpc_term_build(&e, NULL, "{exit, {~t, {gen_server, call, ~t}}}", &x,
+                    &args);
+  report(gs, p, "call_result", (otpc_term_t){e.data, e.len});
+  otpc_buf_free(&e);
+}
+
+static void call_action(otpc_gs_t *gs, puppet_t *p, otpc_term_t a) {
+  otpc_pid_t to;
+  otpc_term_t req, t;
+  int64_t ms = -1;
+  if (otpc_term_match(a, NULL, "{call, ~p, ~t, ~t}", &to, &req, &t) != 0 ||
+      (!otpc_term_is_atom(t, "infinity") && otpc_term_int64(t, &ms) != 0))
+    return;
+  p->calling.len = 0;
+  if (otpc_term_build(&p->calling, NULL, "[~p, ~t, ~t]", &to, &req, &t) == 0)
+    otpc_gs_call(gs, to, req, ms, call_done, NULL);
 }
 
 /* Runs a list of actions. The last of timeout, hibernate and continue is
@@ -92,6 +126,12 @@ static void act_list(otpc_gs_t *gs, puppet_t *p, otpc_term_t actions,
       cont = x;
     } else if (otpc_term_match(a, NULL, "{trap_exit, ~t}", &x) == 0) {
       otpc_trap_exit(self, otpc_term_is_atom(x, "true"));
+    } else if (otpc_term_match(a, NULL, "{on_terminate, ~p}", &to) == 0) {
+      p->notify = true;
+      p->notify_to = to;
+    } else if (otpc_term_match(a, NULL, "{call, _, _, _}") == 0) {
+      call_action(gs, p, a);
+      return; /* the last action: the call's continuation ends the callback */
     } else if (otpc_term_match(a, NULL, "{send, ~p, ~t}", &to, &y) == 0) {
       otpc_msg_t *m;
       if (otpc_msg_from_term(y, &m) == 0) {
@@ -118,7 +158,7 @@ static void act(otpc_gs_t *gs, puppet_t *p, otpc_term_t t,
 
 static void p_init(otpc_gs_t *gs, void *state, void *arg) {
   puppet_t *p = state;
-  const puppet_arg_t *a = arg;
+  const otpc__scn_puppet_arg_t *a = arg;
   otpc_proc_t *self = otpc_gs_proc(gs);
   otpc_pid_t me = otpc_self(self);
   p->ctl = a->ctl;
@@ -153,15 +193,44 @@ static void p_continue(otpc_gs_t *gs, void *state, otpc_term_t c) {
 }
 
 static void p_terminate(otpc_gs_t *gs, void *state, otpc_term_t reason) {
-  report(gs, state, "terminate", reason);
+  puppet_t *p = state;
+  report(gs, p, "terminate", reason);
+  if (p->notify) {
+    otpc_pid_t me = otpc_self(otpc_gs_proc(gs));
+    otpc_sendf(otpc_gs_proc(gs), p->notify_to, "{terminated, ~p, ~t}", &me,
+               &reason);
+  }
 }
 
 static void p_free(void *state) {
   puppet_t *p = state;
   free(p->froms);
+  otpc_buf_free(&p->calling);
 }
 
-static const otpc_gen_server_t puppet_class = {
+static void p_init_dyn(otpc_gs_t *gs, void *state, void *arg) {
+  const otpc_sup_dyn_arg_t *d = arg;
+  otpc__scn_puppet_arg_t a = *(const otpc__scn_puppet_arg_t *)d->arg;
+  otpc_iter_t it;
+  size_t n;
+  if (otpc_term_list(d->extra, &it, &n) == 0 && n > 0)
+    otpc_iter_next(&it, &a.script);
+  p_init(gs, state, &a);
+}
+
+const otpc_gen_server_t otpc__scn_gs_puppet_dyn = {
+    .name = "scenario_puppet",
+    .state_size = sizeof(puppet_t),
+    .init = p_init_dyn,
+    .handle_call = p_call,
+    .handle_cast = p_cast,
+    .handle_info = p_info,
+    .handle_continue = p_continue,
+    .terminate = p_terminate,
+    .free_state = p_free,
+};
+
+const otpc_gen_server_t otpc__scn_gs_puppet = {
     .name = "scenario_puppet",
     .state_size = sizeof(puppet_t),
     .init = p_init,
@@ -176,14 +245,15 @@ static const otpc_gen_server_t puppet_class = {
 /* ---------------------------------------------------------------- ops */
 
 /* A pending op: what its continuation needs to build the result. */
-typedef struct pending {
+struct otpc__scn_pending {
   otpc__scn_done_fn done;
-  otpc_buf_t what;   /* call: gen_server:call's argument list */
-  puppet_arg_t parg; /* start: the puppet's init argument */
-  otpc_msg_t *held;  /* start: owns the script parg points into */
-} pending_t;
+  otpc_buf_t what;             /* call: gen_server:call's argument list */
+  otpc__scn_puppet_arg_t parg; /* start: the puppet's init argument */
+  otpc_msg_t *held;            /* start: owns the script parg points into */
+};
+typedef otpc__scn_pending_t pending_t;
 
-static pending_t *pending_new(otpc__scn_done_fn done) {
+pending_t *otpc__scn_pending_new(otpc__scn_done_fn done) {
   pending_t *w = calloc(1, sizeof *w);
   if (w != NULL) {
     w->done = done;
@@ -192,10 +262,15 @@ static pending_t *pending_new(otpc__scn_done_fn done) {
   return w;
 }
 
-static void pending_free(pending_t *w) {
+void otpc__scn_pending_free(pending_t *w) {
   otpc_buf_free(&w->what);
   otpc_msg_unref(w->held);
   free(w);
+}
+
+int otpc__scn_pending_args(pending_t *w, otpc_term_t args) {
+  w->what.len = 0;
+  return otpc_buf_append(&w->what, args.p, args.len);
 }
 
 static void finish(otpc_proc_t *self, void *state, pending_t *w,
@@ -205,12 +280,12 @@ static void finish(otpc_proc_t *self, void *state, pending_t *w,
     otpc_term_build(res, NULL, "{error, op_failed}");
   }
   otpc__scn_done_fn done = w->done;
-  pending_free(w);
+  otpc__scn_pending_free(w);
   done(self, state, buf_term(res));
 }
 
-static void start_cont(otpc_proc_t *self, void *state,
-                       const otpc_gs_result_t *r, void *ctx) {
+void otpc__scn_start_cont(otpc_proc_t *self, void *state,
+                          const otpc_gs_result_t *r, void *ctx) {
   otpc_buf_t res;
   otpc_buf_init(&res);
   otpc_term_t x = r->term ? otpc_msg_term(r->term) : (otpc_term_t){0};
@@ -229,8 +304,8 @@ static void start_cont(otpc_proc_t *self, void *state,
 
 /* gen_server:call's results, and its exits as {exit, {R, {gen_server,
  * call, Args}}}. */
-static void call_cont(otpc_proc_t *self, void *state, const otpc_gs_result_t *r,
-                      void *ctx) {
+void otpc__scn_call_cont(otpc_proc_t *self, void *state,
+                         const otpc_gs_result_t *r, void *ctx) {
   pending_t *w = ctx;
   otpc_buf_t res;
   otpc_buf_init(&res);
@@ -310,21 +385,21 @@ static int op_start(otpc_proc_t *self, otpc_pid_t ctl, otpc_term_t op,
       return OTPC_EINVAL;
     opts.name = otpc_atom_text(regname, NULL);
   }
-  pending_t *w = pending_new(done);
+  pending_t *w = otpc__scn_pending_new(done);
   if (w == NULL)
     return OTPC_ENOMEM;
   int rc = otpc_msg_from_term(script, &w->held);
   if (rc < 0) {
-    pending_free(w);
+    otpc__scn_pending_free(w);
     return rc;
   }
   w->parg.ctl = ctl;
   w->parg.name = name;
   w->parg.script = otpc_msg_term(w->held);
-  rc = otpc_gen_server_start(self, &puppet_class, &w->parg, &opts, start_cont,
-                             w);
+  rc = otpc_gen_server_start(self, &otpc__scn_gs_puppet, &w->parg, &opts,
+                             otpc__scn_start_cont, w);
   if (rc < 0) {
-    pending_free(w);
+    otpc__scn_pending_free(w);
     return rc;
   }
   return OTPC__SCN_PENDING;
@@ -339,7 +414,7 @@ static int op_call(otpc_proc_t *self, otpc_term_t op, otpc__scn_done_fn done) {
   if (otpc_term_match(op, NULL, "{gs_call, ~t, ~t, ~t}", &to, &req, &t) != 0 ||
       timeout_of(t, &ms, &dflt) < 0)
     return OTPC_EINVAL;
-  pending_t *w = pending_new(done);
+  pending_t *w = otpc__scn_pending_new(done);
   if (w == NULL)
     return OTPC_ENOMEM;
   int rc = dflt
@@ -347,14 +422,15 @@ static int op_call(otpc_proc_t *self, otpc_term_t op, otpc__scn_done_fn done) {
                : otpc_term_build(&w->what, NULL, "[~t, ~t, ~t]", &to, &req, &t);
   if (rc == 0) {
     if (otpc_term_pid(to, &pid) == 0)
-      rc = otpc_gen_server_call(self, pid, req, ms, call_cont, w);
+      rc = otpc_gen_server_call(self, pid, req, ms, otpc__scn_call_cont, w);
     else if (otpc_term_atom(to, &name) == 0)
-      rc = otpc_gen_server_call_name(self, name, req, ms, call_cont, w);
+      rc = otpc_gen_server_call_name(self, name, req, ms, otpc__scn_call_cont,
+                                     w);
     else
       rc = OTPC_EINVAL;
   }
   if (rc < 0) {
-    pending_free(w);
+    otpc__scn_pending_free(w);
     return rc;
   }
   return OTPC__SCN_PENDING;
@@ -380,12 +456,12 @@ static int op_stop(otpc_proc_t *self, otpc_term_t op, otpc_buf_t *res,
     if (otpc_whereis(otpc_proc_rt(self), name, &pid) != 0)
       return otpc_term_build(res, NULL, "{exit, noproc}");
   }
-  pending_t *w = pending_new(done);
+  pending_t *w = otpc__scn_pending_new(done);
   if (w == NULL)
     return OTPC_ENOMEM;
   int rc = otpc_gen_server_stop(self, pid, reason, ms, stop_cont, w);
   if (rc < 0) {
-    pending_free(w);
+    otpc__scn_pending_free(w);
     return rc;
   }
   return OTPC__SCN_PENDING;
