@@ -16,6 +16,12 @@
  * grants far from overflowing the 64-bit counter. */
 #define MAX_CREDIT 0xFFFFFFFFull
 
+/* "a" or "an" before a type name, for readable errors. */
+static const char *article(otpc_term_t t) {
+  const char *name = otpc_type_name(otpc_term_type(t));
+  return strchr("aeiou", name[0]) != NULL ? "an" : "a";
+}
+
 static int decode_call(otpc_iter_t *it, size_t arity, otpc__prog_msg_t *msg,
                        int *has_id, otpc_err_t *err) {
   otpc_term_t id, req;
@@ -27,9 +33,11 @@ static int decode_call(otpc_iter_t *it, size_t arity, otpc__prog_msg_t *msg,
   if (otpc_term_uint64(id, &msg->id) != 0)
     return otpc__err(err, OTPC_ENOMATCH, 0,
                      "the Id of {call, Id, Request} must be an integer in "
-                     "0..2^64-1, got %s",
+                     "0..2^64-1, got %s %s",
+                     otpc_term_type(id) == OTPC_T_INTEGER ? "one out of"
+                                                          : article(id),
                      otpc_term_type(id) == OTPC_T_INTEGER
-                         ? "one out of that range"
+                         ? "that range"
                          : otpc_type_name(otpc_term_type(id)));
   *has_id = 1;
   otpc_iter_next(it, &req);
@@ -65,9 +73,8 @@ int otpc__prog_decode(const uint8_t *frame, size_t len, otpc__prog_msg_t *msg,
   if (rc < 0)
     return rc; /* err already says what is wrong with the bytes */
   if (otpc_term_tuple(t, &it, &arity) != 0 || arity < 2)
-    return otpc__err(err, OTPC_ENOMATCH, 0, "expected %s, got a%s %s", EXPECTED,
-                     otpc_term_type(t) == OTPC_T_INTEGER ? "n" : "",
-                     otpc_type_name(otpc_term_type(t)));
+    return otpc__err(err, OTPC_ENOMATCH, 0, "expected %s, got %s %s", EXPECTED,
+                     article(t), otpc_type_name(otpc_term_type(t)));
   otpc_iter_next(&it, &tag);
   if (otpc_term_is_atom(tag, "call") == 1)
     return decode_call(&it, arity, msg, has_id, err);
