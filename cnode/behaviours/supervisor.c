@@ -445,6 +445,12 @@ static void del_child(sup_t *s, child_t *c) {
 
 static void start_settled(sup_t *s);
 
+static void on_settled(otpc_proc_t *self, void *state, void *ctx) {
+  (void)self;
+  (void)ctx;
+  start_settled(state);
+}
+
 static int settle(otpc_sup_start_t *st, int status) {
   if (st == NULL || st->settled)
     return OTPC_EINVAL;
@@ -452,8 +458,11 @@ static int settle(otpc_sup_start_t *st, int status) {
   st->status = status;
   free(st->dyn);
   st->dyn = NULL;
+  /* From a continuation (the start function returned long ago): the job
+   * goes on in a step of its own, so the caller's continuation returns
+   * and frees what it holds even if the job ends in otpc_exit. */
   if (!st->in_fn)
-    start_settled(st->s);
+    return otpc_yield(st->s->self, on_settled, NULL);
   return 0;
 }
 
@@ -543,7 +552,6 @@ static void begin_start(sup_t *s, size_t idx) {
   } else {
     rc = c->spec.start(s->self, st, arg, extra);
   }
-  st->in_fn = false;
   if (rc < 0 && !st->settled) {
     otpc_buf_t r;
     otpc_buf_init(&r);
@@ -551,6 +559,7 @@ static void begin_start(sup_t *s, size_t idx) {
     otpc_sup_start_error(st, buf_term(&r));
     otpc_buf_free(&r);
   }
+  st->in_fn = false;
   if (st->settled)
     start_settled(s);
 }
