@@ -26,6 +26,9 @@ struct otpc_gs {
   bool ignore, stop, has_reply, has_cont;
   int64_t timeout; /* -1: none */
   otpc_buf_t reply, reason, cont;
+  /* The term handle_continue runs with: here, not on the C stack, so that
+   * a crash (otpc_exit) inside handle_continue does not leak it. */
+  otpc_buf_t running_cont;
   otpc_gs_from_t from; /* the call being handled */
 };
 
@@ -174,18 +177,16 @@ static void finish(otpc_gs_t *gs) {
     if (!gs->has_cont)
       break;
     /* Swap the continue term out: handle_continue may set a new one. */
-    otpc_buf_t c = gs->cont;
-    otpc_buf_init(&gs->cont);
+    otpc_buf_t c = gs->running_cont;
+    gs->running_cont = gs->cont;
+    gs->cont = c;
     reset_result(gs);
     gs->cb = CB_OTHER;
-    if (gs->cls->handle_continue == NULL) {
-      otpc_buf_free(&c);
+    if (gs->cls->handle_continue == NULL)
       otpc_exitf(gs->self, "{undef, handle_continue}");
-    }
     gs->in_cb = true;
-    gs->cls->handle_continue(gs, gs->user, buf_term(&c));
+    gs->cls->handle_continue(gs, gs->user, buf_term(&gs->running_cont));
     gs->in_cb = false;
-    otpc_buf_free(&c);
   }
   if (gs->timeout >= 0)
     otpc_receive(gs->self, match_any, NULL, 0, gs->timeout, on_timeout_wait,
@@ -280,6 +281,7 @@ static void gs_init(otpc_proc_t *self, void *state, void *arg) {
   otpc_buf_init(&gs->reply);
   otpc_buf_init(&gs->reason);
   otpc_buf_init(&gs->cont);
+  otpc_buf_init(&gs->running_cont);
   gs->user = calloc(1, sa.cls->state_size ? sa.cls->state_size : 1);
   if (gs->user == NULL) {
     gs->terminated = true;
@@ -330,6 +332,7 @@ static void gs_terminate(otpc_proc_t *self, void *state, otpc_term_t reason) {
   otpc_buf_free(&gs->reply);
   otpc_buf_free(&gs->reason);
   otpc_buf_free(&gs->cont);
+  otpc_buf_free(&gs->running_cont);
 }
 
 static const otpc_proc_class_t gs_class = {"gen_server", sizeof(otpc_gs_t),
