@@ -49,6 +49,15 @@ static int run_sh(otpc__children_t *c, const char *script, int out_fd,
   return otpc__children_spawn(c, argv, out_fd, pid);
 }
 
+/* Runs script with its stdout into a pipe; returns the read end. */
+static int spawn_piped(otpc__children_t *c, const char *script, pid_t *pid) {
+  int fds[2];
+  assert_int_equal(pipe(fds), 0);
+  assert_int_equal(run_sh(c, script, fds[1], pid), 0);
+  close(fds[1]);
+  return fds[0];
+}
+
 static int wait_status(pid_t pid) {
   int status;
   assert_int_equal(waitpid(pid, &status, 0), pid);
@@ -100,17 +109,14 @@ static void test_stdout_where_asked(void **state) {
   (void)state;
   otpc__children_t c;
   otpc__children_init(&c);
-  int fds[2];
-  assert_int_equal(pipe(fds), 0);
   pid_t pid;
-  assert_int_equal(run_sh(&c, "echo hello from the child", fds[1], &pid), 0);
-  close(fds[1]);
+  int fd = spawn_piped(&c, "echo hello from the child", &pid);
   char buf[64] = {0};
   size_t n = 0;
   ssize_t r;
-  while ((r = read(fds[0], buf + n, sizeof buf - 1 - n)) > 0)
+  while ((r = read(fd, buf + n, sizeof buf - 1 - n)) > 0)
     n += (size_t)r;
-  close(fds[0]);
+  close(fd);
   assert_string_equal(buf, "hello from the child\n");
   wait_status(pid);
   otpc__children_reap(&c);
@@ -122,22 +128,16 @@ static void test_kill_all_escalates_to_the_group(void **state) {
   (void)state;
   otpc__children_t c;
   otpc__children_init(&c);
-  int fds[2];
-  assert_int_equal(pipe(fds), 0);
   pid_t pid;
-  assert_int_equal(run_sh(&c,
-                          "trap '' TERM; /bin/sleep 600 & echo $!; "
-                          "while :; do wait; done",
-                          fds[1], &pid),
-                   0);
-  close(fds[1]);
+  int fd = spawn_piped(&c,
+                       "trap '' TERM; /bin/sleep 600 & echo $!; "
+                       "while :; do wait; done",
+                       &pid);
   char buf[32] = {0};
   size_t n = 0;
-  ssize_t r;
-  while (n < sizeof buf - 1 && (r = read(fds[0], buf + n, 1)) == 1 &&
-         buf[n] != '\n')
+  while (n < sizeof buf - 1 && read(fd, buf + n, 1) == 1 && buf[n] != '\n')
     n++;
-  close(fds[0]);
+  close(fd);
   pid_t grandchild = (pid_t)atoi(buf);
   assert_true(grandchild > 0);
   assert_true(running(pid));
