@@ -104,13 +104,13 @@ static const otpc_proc_class_t server_class = {.name = "dist_bench_server",
                                                .state_size = sizeof(server_t),
                                                .handle = server_handle};
 
-static int server_main(char **argv) {
+static int server_main(dist_args_t *a) {
   sigset_t set;
   sigemptyset(&set);
   sigaddset(&set, SIGTERM);
   sigaddset(&set, SIGINT);
   pthread_sigmask(SIG_BLOCK, &set, NULL);
-  NODE_T *n = node_up(argv[0], argv[1], argv[2]);
+  NODE_T *n = node_up(a->name, a->cookie, a->ticktime);
   otpc_pid_t pid;
   TRY(otpc_rt_spawn(NODE_RT(n), &server_class, NULL, NULL, &pid));
   otpc_msg_t *m;
@@ -293,32 +293,23 @@ static void run_hol(otpc_proc_t *self, otpc_pid_t server, long total,
   otpc_msg_unref(req);
 }
 
-static int client_main(int argc, char **argv) {
-  dist_sc_t sc[16];
-  int nsc = argc - 5;
-  if (nsc < 1 || nsc > 16)
-    dist_fail("client: 1 to 16 scenarios expected, got %d", nsc);
-  for (int i = 0; i < nsc; i++)
-    if (dist_sc_parse(argv[5 + i], &sc[i]) != 0)
-      return 2;
-  size_t len;
-  uint8_t *ext = dist_unhex(argv[4], &len);
+static int client_main(dist_args_t *a) {
   otpc_msg_t *pm;
   otpc_pid_t server;
-  if (ext == NULL || otpc_msg_decode(ext, len, &pm, NULL) != 0 ||
+  if (otpc_msg_decode(a->pid_ext, a->pid_len, &pm, NULL) != 0 ||
       otpc_term_match(otpc_msg_term(pm), NULL, "~p", &server) != 0)
-    dist_fail("client: '%s' is not the hex of a pid's external term", argv[4]);
-  free(ext);
+    dist_fail("client: the PIDHEX argument is not a pid's external term");
   otpc_msg_unref(pm);
-  NODE_T *n = node_up(argv[0], argv[1], argv[2]);
+  NODE_T *n = node_up(a->name, a->cookie, a->ticktime);
   otpc_proc_t *self;
   TRY(otpc_thread_attach(NODE_RT(n), &self));
-  for (int i = 0; i < nsc; i++) {
-    switch (sc[i].kind) {
-    case SC_SMALL: run_small(self, server, sc[i].a); break;
-    case SC_BIN: run_bin(self, server, sc[i].a, sc[i].b); break;
-    case SC_RTT: run_rtt(self, server, sc[i].a); break;
-    case SC_HOL: run_hol(self, server, sc[i].a, sc[i].b); break;
+  for (int i = 0; i < a->nsc; i++) {
+    const dist_sc_t *sc = &a->sc[i];
+    switch (sc->kind) {
+    case SC_SMALL: run_small(self, server, sc->a); break;
+    case SC_BIN: run_bin(self, server, sc->a, sc->b); break;
+    case SC_RTT: run_rtt(self, server, sc->a); break;
+    case SC_HOL: run_hol(self, server, sc->a, sc->b); break;
     }
     fflush(stdout);
   }
@@ -331,14 +322,5 @@ static int client_main(int argc, char **argv) {
 }
 
 int main(int argc, char **argv) {
-  signal(SIGPIPE, SIG_IGN);
-  alarm(DIST_TIMEOUT_S);
-  if (argc == 5 && strcmp(argv[1], "server") == 0)
-    return server_main(argv + 2);
-  if (argc >= 8 && strcmp(argv[1], "client") == 0)
-    return client_main(argc - 2, argv + 2);
-  fprintf(stderr, "usage: dist_otpc server NAME@HOST COOKIE TICKTIME\n"
-                  "       dist_otpc client NAME@HOST COOKIE TICKTIME "
-                  "SERVER_NODE PIDHEX SCENARIO...\n");
-  return 2;
+  return dist_main(argc, argv, "dist_otpc", server_main, client_main, true);
 }

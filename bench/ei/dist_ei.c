@@ -57,9 +57,9 @@ static void recv_or_fail(int fd, erlang_msg *m, ei_x_buff *x) {
 
 /* ------------------------------------------------------------- server */
 
-static int server_main(char **argv) {
+static int server_main(dist_args_t *a) {
   ei_cnode ec;
-  init_node(&ec, argv[0], argv[1]);
+  init_node(&ec, a->name, a->cookie);
   int port = 0;
   int lfd = ei_listen(&ec, &port, 5);
   EI_TRY(lfd);
@@ -67,7 +67,7 @@ static int server_main(char **argv) {
   ei_x_buff pidx;
   ei_x_new_with_version(&pidx);
   ei_x_encode_pid(&pidx, ei_self(&ec));
-  printf("ready %s ", argv[0]);
+  printf("ready %s ", a->name);
   dist_print_hex((const uint8_t *)pidx.buff, (size_t)pidx.index);
   printf("\n");
   fflush(stdout);
@@ -254,37 +254,24 @@ static void run_rtt(client_t *c, long k) {
   free(v);
 }
 
-static int client_main(int argc, char **argv) {
-  dist_sc_t sc[16];
-  int nsc = argc - 5;
-  if (nsc < 1 || nsc > 16)
-    dist_fail("client: 1 to 16 scenarios expected, got %d", nsc);
-  for (int i = 0; i < nsc; i++) {
-    if (dist_sc_parse(argv[5 + i], &sc[i]) != 0)
-      return 2;
-    if (sc[i].kind == SC_HOL)
-      dist_fail("client: hol needs two processes on one connection, which "
-                "a single-threaded ei node does not have");
-  }
+static int client_main(dist_args_t *a) {
   static client_t c;
-  size_t len;
-  uint8_t *ext = dist_unhex(argv[4], &len);
   int idx = 0, ver;
-  if (ext == NULL || ei_decode_version((char *)ext, &idx, &ver) < 0 ||
-      ei_decode_pid((char *)ext, &idx, &c.server) < 0)
-    dist_fail("client: '%s' is not the hex of a pid's external term", argv[4]);
-  free(ext);
-  init_node(&c.ec, argv[0], argv[1]);
-  c.fd = ei_connect(&c.ec, argv[3]);
+  if (ei_decode_version((char *)a->pid_ext, &idx, &ver) < 0 ||
+      ei_decode_pid((char *)a->pid_ext, &idx, &c.server) < 0)
+    dist_fail("client: the PIDHEX argument is not a pid's external term");
+  init_node(&c.ec, a->name, a->cookie);
+  c.fd = ei_connect(&c.ec, (char *)a->server_node);
   EI_TRY(c.fd);
   ei_x_new(&c.x);
   ei_x_new(&c.out);
-  for (int i = 0; i < nsc; i++) {
-    switch (sc[i].kind) {
-    case SC_SMALL: run_small(&c, sc[i].a); break;
-    case SC_BIN: run_bin(&c, sc[i].a, sc[i].b); break;
-    case SC_RTT: run_rtt(&c, sc[i].a); break;
-    case SC_HOL: break;
+  for (int i = 0; i < a->nsc; i++) {
+    const dist_sc_t *sc = &a->sc[i];
+    switch (sc->kind) {
+    case SC_SMALL: run_small(&c, sc->a); break;
+    case SC_BIN: run_bin(&c, sc->a, sc->b); break;
+    case SC_RTT: run_rtt(&c, sc->a); break;
+    case SC_HOL: break; /* refused by dist_main */
     }
     fflush(stdout);
   }
@@ -292,14 +279,5 @@ static int client_main(int argc, char **argv) {
 }
 
 int main(int argc, char **argv) {
-  signal(SIGPIPE, SIG_IGN);
-  alarm(DIST_TIMEOUT_S);
-  if (argc == 5 && strcmp(argv[1], "server") == 0)
-    return server_main(argv + 2);
-  if (argc >= 8 && strcmp(argv[1], "client") == 0)
-    return client_main(argc - 2, argv + 2);
-  fprintf(stderr, "usage: dist_ei server NAME@HOST COOKIE TICKTIME\n"
-                  "       dist_ei client NAME@HOST COOKIE TICKTIME "
-                  "SERVER_NODE PIDHEX SCENARIO...\n");
-  return 2;
+  return dist_main(argc, argv, "dist_ei", server_main, client_main, false);
 }
