@@ -33,7 +33,7 @@ int otpc__node_parse_args(int argc, char *const *argv, otpc__node_cli_t *out,
     }
     if (strcmp(a, "--sname") != 0 && strcmp(a, "--name") != 0 &&
         strcmp(a, "--cookie") != 0 && strcmp(a, "--ticktime") != 0 &&
-        strcmp(a, "--epmd-port") != 0)
+        strcmp(a, "--epmd-port") != 0 && strcmp(a, "--state-dir") != 0)
       return fail(why, why_cap, "unknown option", a);
     if (i + 1 >= argc)
       return fail(why, why_cap, "missing value for", a);
@@ -45,7 +45,11 @@ int otpc__node_parse_args(int argc, char *const *argv, otpc__node_cli_t *out,
       lname = v;
     else if (strcmp(a, "--cookie") == 0)
       out->cookie = v;
-    else if (strcmp(a, "--ticktime") == 0) {
+    else if (strcmp(a, "--state-dir") == 0) {
+      if (*v == 0)
+        return fail(why, why_cap, "empty --state-dir", NULL);
+      out->state_dir = v;
+    } else if (strcmp(a, "--ticktime") == 0) {
       if (number(v, 1, 3600, &num) != 0)
         return fail(why, why_cap, "bad --ticktime (1..3600)", v);
       out->ticktime = (unsigned)num;

@@ -30,6 +30,7 @@
 
 #include "../dist/node.h"
 #include "../dist/node_cli.h"
+#include "node_counter.h"
 
 static void echo_handle(otpc_proc_t *self, void *state, otpc_msg_t *msg) {
   (void)state;
@@ -139,6 +140,11 @@ int main(int argc, char **argv) {
   otpc_pid_t ctl;
   if (otpc_rt_spawn(otpc__node_rt(n), &ctl_class, NULL, &co, &ctl) != 0) {
     fprintf(stderr, "otpc-node: cannot start ctl\n");
+    otpc__node_stop(n);
+    return 1;
+  }
+  if (otpc__node_counter_start(otpc__node_rt(n), cli.state_dir) != 0) {
+    fprintf(stderr, "otpc-node: cannot start counter_sup\n");
     otpc__node_stop(n);
     return 1;
   }
