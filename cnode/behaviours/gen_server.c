@@ -5,6 +5,8 @@
  * (blocking). Only include/otpc/process.h is used. */
 #include "otpc/gen_server.h"
 
+#include "gen.h"
+
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,13 +35,7 @@ struct otpc_gs {
 };
 
 /* What start passes to the new process; freed by its init. */
-typedef struct start_arg {
-  const otpc_gen_server_t *cls;
-  void *arg;
-  otpc_pid_t starter;
-  otpc_ref_t tag;
-  bool linked;
-} start_arg_t;
+typedef otpc__gen_start_arg_t start_arg_t;
 
 static void reset_result(otpc_gs_t *gs) {
   gs->ignore = gs->stop = gs->has_reply = gs->has_cont = false;
@@ -275,14 +271,15 @@ static void gs_init(otpc_proc_t *self, void *state, void *arg) {
   otpc_gs_t *gs = state;
   start_arg_t sa = *(start_arg_t *)arg;
   free(arg);
-  gs->cls = sa.cls;
+  const otpc_gen_server_t *cls = sa.cls;
+  gs->cls = cls;
   gs->self = self;
   gs->parent = sa.starter;
   otpc_buf_init(&gs->reply);
   otpc_buf_init(&gs->reason);
   otpc_buf_init(&gs->cont);
   otpc_buf_init(&gs->running_cont);
-  gs->user = calloc(1, sa.cls->state_size ? sa.cls->state_size : 1);
+  gs->user = calloc(1, cls->state_size ? cls->state_size : 1);
   if (gs->user == NULL) {
     gs->terminated = true;
     otpc_sendf(self, sa.starter, "{~r, {error, enomem}}", &sa.tag);
@@ -290,9 +287,9 @@ static void gs_init(otpc_proc_t *self, void *state, void *arg) {
   }
   reset_result(gs);
   gs->cb = CB_INIT;
-  if (sa.cls->init != NULL) {
+  if (cls->init != NULL) {
     gs->in_cb = true;
-    sa.cls->init(gs, gs->user, sa.arg);
+    cls->init(gs, gs->user, sa.arg);
     gs->in_cb = false;
   }
   otpc_pid_t me = otpc_self(self);
@@ -498,9 +495,10 @@ static waiter_t *waiter_new(int op, otpc_gs_cont_fn cont, void *ctx) {
   return w;
 }
 
-static int start(otpc_proc_t *self, const otpc_gen_server_t *cls, void *arg,
-                 const otpc_gs_start_opts_t *opts, otpc_gs_cont_fn cont,
-                 void *ctx, otpc_gs_result_t *res) {
+int otpc__gen_start(otpc_proc_t *self, const otpc_proc_class_t *pcls,
+                    const void *cls, void *arg,
+                    const otpc_gs_start_opts_t *opts, otpc_gs_cont_fn cont,
+                    void *ctx, otpc_gs_result_t *res) {
   if (self == NULL || cls == NULL)
     return OTPC_EINVAL;
   waiter_t *w = waiter_new(OP_START, cont, ctx);
@@ -524,7 +522,7 @@ static int start(otpc_proc_t *self, const otpc_gen_server_t *cls, void *arg,
   so.monitor_ref = &w->mref;
   so.name = opts != NULL ? opts->name : NULL;
   otpc_pid_t pid;
-  int rc = otpc_spawn(self, &gs_class, sa, &so, &pid);
+  int rc = otpc_spawn(self, pcls, sa, &so, &pid);
   if (rc == 0) {
     w->has_mon = true;
   } else {
@@ -550,7 +548,7 @@ int otpc_gen_server_start(otpc_proc_t *self, const otpc_gen_server_t *cls,
                           otpc_gs_cont_fn cont, void *ctx) {
   if (cont == NULL)
     return OTPC_EINVAL;
-  return start(self, cls, arg, opts, cont, ctx, NULL);
+  return otpc__gen_start(self, &gs_class, cls, arg, opts, cont, ctx, NULL);
 }
 
 int otpc_gen_server_start_blocking(otpc_proc_t *self,
@@ -559,7 +557,7 @@ int otpc_gen_server_start_blocking(otpc_proc_t *self,
                                    otpc_gs_result_t *res) {
   if (res == NULL)
     return OTPC_EINVAL;
-  return start(self, cls, arg, opts, NULL, NULL, res);
+  return otpc__gen_start(self, &gs_class, cls, arg, opts, NULL, NULL, res);
 }
 
 /* `name`: a registered name, resolved first as gen:call does (whereis,
@@ -567,7 +565,7 @@ int otpc_gen_server_start_blocking(otpc_proc_t *self,
 static int call(otpc_proc_t *self, otpc_pid_t server, otpc_term_t req,
                 int64_t timeout_ms, otpc_gs_cont_fn cont, void *ctx,
                 otpc_gs_result_t *res, otpc_gs_call_cont_fn gs_cont,
-                const otpc_atom_t *name) {
+                const otpc_atom_t *name, bool pid_label) {
   if (self == NULL || req.p == NULL)
     return OTPC_EINVAL;
   waiter_t *w = waiter_new(OP_CALL, cont, ctx);
@@ -596,8 +594,12 @@ static int call(otpc_proc_t *self, otpc_pid_t server, otpc_term_t req,
   }
   w->has_mon = true;
   otpc_pid_t me = otpc_self(self);
-  rc = otpc_sendf(self, server, "{'$gen_call', {~p, ~r}, ~t}", &me, &w->mref,
-                  &req);
+  if (pid_label)
+    rc = otpc_sendf(self, server, "{~p, {~p, ~r}, ~t}", &me, &me, &w->mref,
+                    &req);
+  else
+    rc = otpc_sendf(self, server, "{'$gen_call', {~p, ~r}, ~t}", &me, &w->mref,
+                    &req);
   if (rc < 0) {
     otpc_demonitor(self, &w->mref, OTPC_DEMONITOR_FLUSH);
     waiter_free(w);
@@ -606,11 +608,19 @@ static int call(otpc_proc_t *self, otpc_pid_t server, otpc_term_t req,
   return wait_for(self, w, timeout_ms, res);
 }
 
+int otpc__gen_call(otpc_proc_t *self, otpc_pid_t server, bool pid_label,
+                   otpc_term_t req, int64_t timeout_ms, otpc_gs_cont_fn cont,
+                   void *ctx, otpc_gs_result_t *res) {
+  return call(self, server, req, timeout_ms, cont, ctx, res, NULL, NULL,
+              pid_label);
+}
+
 int otpc_gen_server_call(otpc_proc_t *self, otpc_pid_t server, otpc_term_t req,
                          int64_t timeout_ms, otpc_gs_cont_fn cont, void *ctx) {
   if (cont == NULL)
     return OTPC_EINVAL;
-  return call(self, server, req, timeout_ms, cont, ctx, NULL, NULL, NULL);
+  return call(self, server, req, timeout_ms, cont, ctx, NULL, NULL, NULL,
+              false);
 }
 
 int otpc_gen_server_call_blocking(otpc_proc_t *self, otpc_pid_t server,
@@ -618,7 +628,8 @@ int otpc_gen_server_call_blocking(otpc_proc_t *self, otpc_pid_t server,
                                   otpc_gs_result_t *res) {
   if (res == NULL)
     return OTPC_EINVAL;
-  return call(self, server, req, timeout_ms, NULL, NULL, res, NULL, NULL);
+  return call(self, server, req, timeout_ms, NULL, NULL, res, NULL, NULL,
+              false);
 }
 
 int otpc_gen_server_call_name(otpc_proc_t *self, otpc_atom_t name,
@@ -627,7 +638,7 @@ int otpc_gen_server_call_name(otpc_proc_t *self, otpc_atom_t name,
   if (cont == NULL)
     return OTPC_EINVAL;
   otpc_pid_t none = {0};
-  return call(self, none, req, timeout_ms, cont, ctx, NULL, NULL, &name);
+  return call(self, none, req, timeout_ms, cont, ctx, NULL, NULL, &name, false);
 }
 
 int otpc_gen_server_call_name_blocking(otpc_proc_t *self, otpc_atom_t name,
@@ -636,7 +647,7 @@ int otpc_gen_server_call_name_blocking(otpc_proc_t *self, otpc_atom_t name,
   if (res == NULL)
     return OTPC_EINVAL;
   otpc_pid_t none = {0};
-  return call(self, none, req, timeout_ms, NULL, NULL, res, NULL, &name);
+  return call(self, none, req, timeout_ms, NULL, NULL, res, NULL, &name, false);
 }
 
 int otpc_gen_server_cast_name(otpc_proc_t *self, otpc_atom_t name,
@@ -659,8 +670,8 @@ int otpc_gs_call(otpc_gs_t *gs, otpc_pid_t server, otpc_term_t req,
   if (gs == NULL || cont == NULL || gs->waiting || !gs->in_cb ||
       gs->cb == CB_INIT)
     return OTPC_EINVAL;
-  int rc =
-      call(gs->self, server, req, timeout_ms, no_cont, ctx, NULL, cont, NULL);
+  int rc = call(gs->self, server, req, timeout_ms, no_cont, ctx, NULL, cont,
+                NULL, false);
   if (rc == 0)
     gs->waiting = true;
   return rc;

@@ -1,0 +1,930 @@
+/* gen_statem over the process runtime, following OTP 25's gen_statem.erl
+ * step by step: an event (from the mailbox, or the queue of inserted and
+ * retried events) runs the state callback; its actions are read (replies
+ * go out at once); a state enter call follows a state change or
+ * repeat_state; then the transition: the event is postponed or consumed,
+ * postponed events are requeued on a state change, the event (and, on a
+ * state change, the state) timeout is cancelled, the timeout actions run
+ * (the last of a type wins), and inserted events go to the queue's front.
+ * The queue is drained, then zero timeouts fire, before the next message.
+ * Only include/otpc/process.h and the shared gen clients are used. */
+#include "otpc/gen_statem.h"
+
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gen.h"
+
+/* ------------------------------------------------------------- events */
+
+/* An event owns a message holding its terms; content, from and name are
+ * views into it, so a mailbox message becomes an event without a copy. */
+typedef struct ev {
+  otpc_sm_type_t type;
+  otpc_msg_t *msg;
+  otpc_term_t content, from, name;
+} ev_t;
+
+/* A deque small in practice (inserted and postponed events). */
+typedef struct evq {
+  ev_t *v;
+  size_t head, len, cap;
+} evq_t;
+
+static int evq_room(evq_t *q, size_t front, size_t back) {
+  if (q->head >= front && q->head + q->len + back <= q->cap)
+    return 0;
+  size_t need = front + q->len + back;
+  size_t cap = q->cap < 8 ? 8 : q->cap;
+  while (cap < need + front)
+    cap *= 2;
+  ev_t *v = malloc(cap * sizeof *v);
+  if (v == NULL)
+    return OTPC_ENOMEM;
+  /* Leave `front` free slots before the events, `back` after. */
+  if (q->len > 0)
+    memcpy(v + front, q->v + q->head, q->len * sizeof *v);
+  free(q->v);
+  q->v = v;
+  q->cap = cap;
+  q->head = front;
+  return 0;
+}
+
+static int evq_push(evq_t *q, ev_t e) {
+  int rc = evq_room(q, 0, 1);
+  if (rc == 0)
+    q->v[q->head + q->len++] = e;
+  return rc;
+}
+
+static bool evq_pop(evq_t *q, ev_t *e) {
+  if (q->len == 0)
+    return false;
+  *e = q->v[q->head++];
+  if (--q->len == 0)
+    q->head = 0;
+  return true;
+}
+
+/* Moves all of `src`, in order, in front of q's events. */
+static int evq_prepend(evq_t *q, evq_t *src) {
+  if (src->len == 0)
+    return 0;
+  int rc = evq_room(q, src->len, 0);
+  if (rc < 0)
+    return rc;
+  q->head -= src->len;
+  memcpy(q->v + q->head, src->v + src->head, src->len * sizeof *q->v);
+  q->len += src->len;
+  src->len = src->head = 0;
+  return 0;
+}
+
+static void evq_free(evq_t *q) {
+  ev_t e;
+  while (evq_pop(q, &e))
+    otpc_msg_unref(e.msg);
+  free(q->v);
+  memset(q, 0, sizeof *q);
+}
+
+/* ------------------------------------------------------------- timers */
+
+enum { T_NONE = 0, T_RUNNING, T_ZERO };
+
+/* A running timeout. `nm` holds {Name, Msg} (Name undefined but for
+ * generic timeouts). A running timer sends {'$otpc_sm_timeout', Gen}: a
+ * message whose Gen is no live timer's is one that fired while being
+ * cancelled, dropped as OTP's cancel_timer flushes it. */
+typedef struct tmr {
+  otpc_sm_type_t kind;
+  int st;
+  otpc_msg_t *nm;
+  uint64_t gen;
+  uint64_t t0order; /* T_ZERO: position in the zero-timeout queue */
+  otpc_ref_t tref;
+} tmr_t;
+
+/* A timeout action: ms as in the header, nm {Name, Msg}. */
+typedef struct tact {
+  otpc_sm_type_t kind;
+  int64_t ms;
+  otpc_msg_t *nm;
+  bool zero; /* it (re)started a zero timeout */
+} tact_t;
+
+typedef struct reply {
+  otpc_gs_from_t from;
+  otpc_msg_t *reply;
+} reply_t;
+
+/* ------------------------------------------------------------ machine */
+
+enum { CB_NONE = 0, CB_INIT, CB_EVENT, CB_ENTER };
+
+struct otpc_sm {
+  const otpc_gen_statem_t *cls;
+  otpc_proc_t *self;
+  void *data;
+  otpc_pid_t parent;
+  otpc_buf_t state;    /* the committed state */
+  otpc_buf_t nstate;   /* NextState while an event is processed */
+  otpc_sm_fn state_fn; /* state_functions: the committed state's, or NULL */
+  evq_t q, postponed;
+  tmr_t *tm;
+  size_t ntm, captm;
+  uint64_t next_gen, next_t0;
+  bool terminated, in_cb;
+  int cb;
+  /* What the running callback said. */
+  bool has_next, repeat, stop, ignore;
+  otpc_buf_t next, reason;
+  otpc_msg_t *bad; /* the first bad action or result: the stop reason */
+  size_t replies_before_bad;
+  reply_t *rep;
+  size_t nrep, caprep;
+  /* Accumulated over an event's callback and its enter calls. */
+  bool postpone;
+  evq_t nexts;
+  tact_t *ta;
+  size_t nta, capta;
+  otpc_gs_from_t from; /* the call being handled */
+};
+
+static otpc_term_t buf_term(const otpc_buf_t *b) {
+  return (otpc_term_t){b->data, b->len};
+}
+
+static int copy_term(otpc_buf_t *b, otpc_term_t t) {
+  b->len = 0;
+  return otpc_buf_append(b, t.p, t.len);
+}
+
+static bool term_same(otpc_term_t a, otpc_term_t b) {
+  if (a.len == b.len && memcmp(a.p, b.p, a.len) == 0)
+    return true;
+  return otpc_term_compare_exact(a, b) == 0;
+}
+
+static bool in_cb(const otpc_sm_t *sm) {
+  return sm != NULL && sm->cb != CB_NONE;
+}
+
+/* Records the first bad action: OTP stops there with this reason. */
+static void set_bad(otpc_sm_t *sm, const char *fmt, ...) {
+  if (sm->bad != NULL)
+    return;
+  otpc_buf_t b;
+  otpc_buf_init(&b);
+  va_list ap;
+  va_start(ap, fmt);
+  int rc = otpc_term_vbuild(&b, NULL, fmt, ap);
+  va_end(ap);
+  if (rc != 0 || otpc_msg_from_term(buf_term(&b), &sm->bad) != 0)
+    (void)otpc_msg_build(&sm->bad, NULL, "bad_action");
+  otpc_buf_free(&b);
+  sm->replies_before_bad = sm->nrep;
+}
+
+int otpc_sm_next_state(otpc_sm_t *sm, otpc_term_t state) {
+  if (!in_cb(sm) || state.p == NULL)
+    return OTPC_EINVAL;
+  int rc = copy_term(&sm->next, state);
+  sm->has_next = rc == 0;
+  return rc;
+}
+
+int otpc_sm_next_statef(otpc_sm_t *sm, const char *fmt, ...) {
+  if (!in_cb(sm))
+    return OTPC_EINVAL;
+  sm->next.len = 0;
+  va_list ap;
+  va_start(ap, fmt);
+  int rc = otpc_term_vbuild(&sm->next, NULL, fmt, ap);
+  va_end(ap);
+  sm->has_next = rc == 0;
+  return rc;
+}
+
+void otpc_sm_repeat_state(otpc_sm_t *sm) {
+  if (in_cb(sm) && sm->cb != CB_INIT)
+    sm->repeat = true;
+}
+
+int otpc_sm_stop(otpc_sm_t *sm, otpc_term_t reason) {
+  if (!in_cb(sm) || reason.p == NULL)
+    return OTPC_EINVAL;
+  int rc = copy_term(&sm->reason, reason);
+  sm->stop = rc == 0;
+  return rc;
+}
+
+int otpc_sm_stopf(otpc_sm_t *sm, const char *fmt, ...) {
+  if (!in_cb(sm))
+    return OTPC_EINVAL;
+  sm->reason.len = 0;
+  va_list ap;
+  va_start(ap, fmt);
+  int rc = otpc_term_vbuild(&sm->reason, NULL, fmt, ap);
+  va_end(ap);
+  sm->stop = rc == 0;
+  return rc;
+}
+
+void otpc_sm_ignore(otpc_sm_t *sm) {
+  if (in_cb(sm) && sm->cb == CB_INIT)
+    sm->ignore = true;
+}
+
+static int add_reply(otpc_sm_t *sm, const otpc_gs_from_t *from, otpc_msg_t *m) {
+  if (sm->nrep == sm->caprep) {
+    size_t cap = sm->caprep ? sm->caprep * 2 : 4;
+    reply_t *r = realloc(sm->rep, cap * sizeof *r);
+    if (r == NULL) {
+      otpc_msg_unref(m);
+      return OTPC_ENOMEM;
+    }
+    sm->rep = r;
+    sm->caprep = cap;
+  }
+  sm->rep[sm->nrep].from = *from;
+  sm->rep[sm->nrep++].reply = m;
+  return 0;
+}
+
+int otpc_sm_reply(otpc_sm_t *sm, const otpc_gs_from_t *from,
+                  otpc_term_t reply) {
+  if (!in_cb(sm) || from == NULL || from->tag_len == 0 || reply.p == NULL)
+    return OTPC_EINVAL;
+  otpc_msg_t *m;
+  int rc = otpc_msg_from_term(reply, &m);
+  return rc < 0 ? rc : add_reply(sm, from, m);
+}
+
+int otpc_sm_replyf(otpc_sm_t *sm, const otpc_gs_from_t *from, const char *fmt,
+                   ...) {
+  if (!in_cb(sm) || from == NULL || from->tag_len == 0)
+    return OTPC_EINVAL;
+  otpc_buf_t b;
+  otpc_buf_init(&b);
+  va_list ap;
+  va_start(ap, fmt);
+  int rc = otpc_term_vbuild(&b, NULL, fmt, ap);
+  va_end(ap);
+  otpc_msg_t *m = NULL;
+  if (rc == 0)
+    rc = otpc_msg_from_term(buf_term(&b), &m);
+  otpc_buf_free(&b);
+  return rc < 0 ? rc : add_reply(sm, from, m);
+}
+
+void otpc_sm_postpone(otpc_sm_t *sm) {
+  if (!in_cb(sm))
+    return;
+  if (sm->cb == CB_ENTER)
+    set_bad(sm, "{bad_state_enter_action_from_state_function, postpone}");
+  else if (sm->cb == CB_EVENT)
+    sm->postpone = true; /* init: ignored, as OTP appends {postpone,false} */
+}
+
+/* The atom of an event type, for terms built from events. */
+static const char *type_name(otpc_sm_type_t t) {
+  static const char *const names[] = {"enter",         "call",     "cast",
+                                      "info",          "internal", "timeout",
+                                      "state_timeout", "timeout"};
+  return t <= OTPC_SM_GENERIC_TIMEOUT ? names[t] : "undefined";
+}
+
+/* An event owning {Content, From, Name} (From and Name undefined when
+ * the type has none). */
+static int ev_make(ev_t *e, otpc_sm_type_t type, otpc_term_t content,
+                   const otpc_gs_from_t *from, otpc_term_t name) {
+  static const uint8_t undef[] = {119, 9,   'u', 'n', 'd', 'e',
+                                  'f', 'i', 'n', 'e', 'd'};
+  otpc_term_t u = {undef, sizeof undef};
+  otpc_term_t tag = u, nm = name.p != NULL ? name : u;
+  otpc_pid_t pid = {0};
+  if (from != NULL) {
+    tag = (otpc_term_t){from->tag, from->tag_len};
+    pid = from->pid;
+  }
+  int rc = from != NULL ? otpc_msg_build(&e->msg, NULL, "{~t, {~p, ~t}, ~t}",
+                                         &content, &pid, &tag, &nm)
+                        : otpc_msg_build(&e->msg, NULL, "{~t, ~t, ~t}",
+                                         &content, &u, &nm);
+  if (rc < 0)
+    return rc;
+  otpc_term_t t = otpc_msg_term(e->msg);
+  e->type = type;
+  otpc_term_element(t, 0, &e->content);
+  otpc_term_element(t, 1, &e->from);
+  otpc_term_element(t, 2, &e->name);
+  return 0;
+}
+
+int otpc_sm_next_event(otpc_sm_t *sm, const otpc_sm_event_t *ev) {
+  if (!in_cb(sm) || ev == NULL || ev->content.p == NULL ||
+      ev->type == OTPC_SM_ENTER || ev->type > OTPC_SM_GENERIC_TIMEOUT ||
+      (ev->type == OTPC_SM_CALL && ev->from == NULL) ||
+      (ev->type == OTPC_SM_GENERIC_TIMEOUT && ev->name.p == NULL))
+    return OTPC_EINVAL;
+  if (sm->cb == CB_ENTER) {
+    set_bad(sm,
+            "{bad_state_enter_action_from_state_function, "
+            "{next_event, ~a, ~t}}",
+            type_name(ev->type), &ev->content);
+    return 0;
+  }
+  ev_t e;
+  otpc_term_t none = {NULL, 0};
+  int rc = ev_make(&e, ev->type, ev->content,
+                   ev->type == OTPC_SM_CALL ? ev->from : NULL,
+                   ev->type == OTPC_SM_GENERIC_TIMEOUT ? ev->name : none);
+  if (rc == 0 && (rc = evq_push(&sm->nexts, e)) < 0)
+    otpc_msg_unref(e.msg);
+  return rc;
+}
+
+int otpc_sm_next_internal(otpc_sm_t *sm, otpc_term_t content) {
+  otpc_sm_event_t ev = {OTPC_SM_INTERNAL, content, NULL, {NULL, 0}};
+  return otpc_sm_next_event(sm, &ev);
+}
+
+static int add_timeout(otpc_sm_t *sm, otpc_sm_type_t kind, otpc_term_t name,
+                       int64_t ms, otpc_term_t msg) {
+  if (!in_cb(sm) || ms < OTPC_SM_UPDATE || msg.p == NULL ||
+      (kind == OTPC_SM_GENERIC_TIMEOUT && name.p == NULL))
+    return OTPC_EINVAL;
+  if (sm->nta == sm->capta) {
+    size_t cap = sm->capta ? sm->capta * 2 : 4;
+    tact_t *t = realloc(sm->ta, cap * sizeof *t);
+    if (t == NULL)
+      return OTPC_ENOMEM;
+    sm->ta = t;
+    sm->capta = cap;
+  }
+  otpc_msg_t *m;
+  int rc;
+  if (kind == OTPC_SM_GENERIC_TIMEOUT)
+    rc = otpc_msg_build(&m, NULL, "{~t, ~t}", &name, &msg);
+  else
+    rc = otpc_msg_build(&m, NULL, "{undefined, ~t}", &msg);
+  if (rc < 0)
+    return rc;
+  sm->ta[sm->nta++] = (tact_t){kind, ms, m, false};
+  return 0;
+}
+
+int otpc_sm_timeout(otpc_sm_t *sm, int64_t ms, otpc_term_t msg) {
+  return add_timeout(sm, OTPC_SM_TIMEOUT, (otpc_term_t){NULL, 0}, ms, msg);
+}
+
+int otpc_sm_state_timeout(otpc_sm_t *sm, int64_t ms, otpc_term_t msg) {
+  return add_timeout(sm, OTPC_SM_STATE_TIMEOUT, (otpc_term_t){NULL, 0}, ms,
+                     msg);
+}
+
+int otpc_sm_generic_timeout(otpc_sm_t *sm, otpc_term_t name, int64_t ms,
+                            otpc_term_t msg) {
+  return add_timeout(sm, OTPC_SM_GENERIC_TIMEOUT, name, ms, msg);
+}
+
+int otpc_sm_cancel_timeout(otpc_sm_t *sm, otpc_sm_type_t type,
+                           otpc_term_t name) {
+  static const uint8_t undef[] = {119, 9,   'u', 'n', 'd', 'e',
+                                  'f', 'i', 'n', 'e', 'd'};
+  if (type != OTPC_SM_TIMEOUT && type != OTPC_SM_STATE_TIMEOUT &&
+      type != OTPC_SM_GENERIC_TIMEOUT)
+    return OTPC_EINVAL;
+  /* {Type, cancel} is {Type, infinity, undefined} in OTP. */
+  return add_timeout(sm, type, name, OTPC_SM_INFINITY,
+                     (otpc_term_t){undef, sizeof undef});
+}
+
+void otpc_sm_hibernate(otpc_sm_t *sm) {
+  (void)sm;
+}
+
+otpc_proc_t *otpc_sm_proc(otpc_sm_t *sm) {
+  return sm != NULL ? sm->self : NULL;
+}
+
+/* ---------------------------------------------------------- the loop */
+
+static void reset_cb(otpc_sm_t *sm) {
+  sm->has_next = sm->repeat = sm->stop = sm->ignore = false;
+  sm->next.len = sm->reason.len = 0;
+}
+
+static void reset_actions(otpc_sm_t *sm) {
+  sm->postpone = false;
+  evq_free(&sm->nexts);
+  for (size_t i = 0; i < sm->nta; i++)
+    otpc_msg_unref(sm->ta[i].nm);
+  sm->nta = 0;
+  for (size_t i = 0; i < sm->nrep; i++)
+    otpc_msg_unref(sm->rep[i].reply);
+  sm->nrep = 0;
+  otpc_msg_unref(sm->bad);
+  sm->bad = NULL;
+}
+
+/* Sends the first n replies and drops them all. */
+static void send_replies(otpc_sm_t *sm, size_t n) {
+  for (size_t i = 0; i < sm->nrep; i++) {
+    if (i < n)
+      otpc_gen_server_reply(sm->self, &sm->rep[i].from,
+                            otpc_msg_term(sm->rep[i].reply));
+    otpc_msg_unref(sm->rep[i].reply);
+  }
+  sm->nrep = 0;
+}
+
+/* terminate(Reason, State, Data) once, then exit. */
+_Noreturn static void stop_now(otpc_sm_t *sm, otpc_term_t reason) {
+  if (!sm->terminated) {
+    sm->terminated = true;
+    if (sm->cls->terminate != NULL) {
+      sm->in_cb = true;
+      sm->cls->terminate(sm, reason, buf_term(&sm->state), sm->data);
+      sm->in_cb = false;
+    }
+  }
+  otpc_exit(sm->self, reason);
+}
+
+/* A bad action or result: the replies before it went out, as OTP's walk
+ * of the action list sent them. */
+_Noreturn static void stop_bad(otpc_sm_t *sm) {
+  send_replies(sm, sm->replies_before_bad);
+  /* sm->bad stays referenced until the process is freed: the exit copies
+   * the reason. */
+  stop_now(sm, otpc_msg_term(sm->bad));
+}
+
+static otpc_sm_fn lookup_fn(const otpc_sm_t *sm, otpc_term_t state) {
+  const otpc_gen_statem_t *c = sm->cls;
+  if (c->states == NULL)
+    return c->handle_event;
+  for (size_t i = 0; i < c->nstates; i++)
+    if (c->states[i].state != NULL &&
+        otpc_term_is_atom(state, c->states[i].state) == 1)
+      return c->states[i].fn;
+  return NULL;
+}
+
+/* Runs the callback of `state` for ev (type, content, from, name). */
+static void run_cb(otpc_sm_t *sm, int cb, otpc_sm_fn fn, otpc_term_t state,
+                   const ev_t *e) {
+  otpc_sm_event_t ev = {e->type, e->content, NULL, {NULL, 0}};
+  if (e->type == OTPC_SM_CALL) {
+    otpc_term_t tag;
+    if (otpc_term_match(e->from, NULL, "{~p, ~t}", &sm->from.pid, &tag) == 0 &&
+        tag.len <= OTPC_GS_TAG_MAX) {
+      sm->from.tag_len = tag.len;
+      memcpy(sm->from.tag, tag.p, tag.len);
+    } else {
+      sm->from.tag_len = 0;
+    }
+    ev.from = &sm->from;
+  } else if (e->type == OTPC_SM_GENERIC_TIMEOUT) {
+    ev.name = e->name;
+  }
+  reset_cb(sm);
+  sm->cb = cb;
+  sm->in_cb = true;
+  fn(sm, &ev, state, sm->data);
+  sm->in_cb = false;
+  sm->cb = CB_NONE;
+}
+
+/* Module:State/3 not exported: OTP's undef (without a stack trace). */
+_Noreturn static void stop_undef(otpc_sm_t *sm, otpc_term_t state) {
+  otpc_msg_unref(sm->bad);
+  sm->bad = NULL;
+  if (otpc_msg_build(&sm->bad, NULL, "{undef, ~t}", &state) < 0)
+    otpc_exitf(sm->self, "undef");
+  sm->replies_before_bad = 0;
+  stop_bad(sm);
+}
+
+/* After a state callback: the result, then the replies. Returns whether a
+ * state enter call is due. */
+static bool read_result(otpc_sm_t *sm, bool state_call) {
+  if (sm->stop) {
+    /* {stop, R} / {stop_and_reply, R, Replies}: replies, then terminate. */
+    send_replies(sm, sm->nrep);
+    stop_now(sm, buf_term(&sm->reason));
+  }
+  if (sm->bad != NULL)
+    stop_bad(sm);
+  bool enter = false;
+  if (sm->has_next) {
+    otpc_term_t n = buf_term(&sm->next);
+    if (!term_same(n, buf_term(&sm->nstate))) {
+      if (!state_call) {
+        set_bad(sm,
+                "{bad_state_enter_return_from_state_function, "
+                "{next_state, ~t}}",
+                &n);
+        stop_bad(sm);
+      }
+      /* Swap: nstate takes the new state. */
+      otpc_buf_t t = sm->nstate;
+      sm->nstate = sm->next;
+      sm->next = t;
+      enter = true;
+    }
+    /* The same state: {next_state, S, D} is keep_state, no enter call. */
+  }
+  if (sm->repeat)
+    enter = true;
+  send_replies(sm, sm->nrep);
+  return enter && sm->cls->state_enter;
+}
+
+static tmr_t *find_timer(otpc_sm_t *sm, otpc_sm_type_t kind, otpc_term_t name) {
+  for (size_t i = 0; i < sm->ntm; i++) {
+    tmr_t *t = &sm->tm[i];
+    if (t->kind != kind)
+      continue;
+    if (kind != OTPC_SM_GENERIC_TIMEOUT)
+      return t;
+    otpc_term_t n;
+    otpc_term_element(otpc_msg_term(t->nm), 0, &n);
+    if (term_same(n, name))
+      return t;
+  }
+  return NULL;
+}
+
+static void cancel_timer(otpc_sm_t *sm, tmr_t *t) {
+  if (t == NULL)
+    return;
+  if (t->st == T_RUNNING)
+    (void)otpc_cancel_timer(otpc_proc_rt(sm->self), &t->tref, NULL);
+  t->st = T_NONE;
+  otpc_msg_unref(t->nm);
+  t->nm = NULL;
+  /* Fill the hole with the last: timers have no order among them. */
+  *t = sm->tm[--sm->ntm];
+}
+
+static tmr_t *new_timer(otpc_sm_t *sm, otpc_sm_type_t kind) {
+  if (sm->ntm == sm->captm) {
+    size_t cap = sm->captm ? sm->captm * 2 : 4;
+    tmr_t *t = realloc(sm->tm, cap * sizeof *t);
+    if (t == NULL)
+      otpc_exitf(sm->self, "enomem");
+    sm->tm = t;
+    sm->captm = cap;
+  }
+  tmr_t *t = &sm->tm[sm->ntm++];
+  memset(t, 0, sizeof *t);
+  t->kind = kind;
+  return t;
+}
+
+/* Starts (or restarts) a timer: the message is moved into it. */
+static void start_timer(otpc_sm_t *sm, tmr_t *t, int64_t ms, otpc_msg_t *nm) {
+  if (t->st == T_RUNNING)
+    (void)otpc_cancel_timer(otpc_proc_rt(sm->self), &t->tref, NULL);
+  otpc_msg_unref(t->nm);
+  t->nm = nm;
+  t->gen = ++sm->next_gen;
+  if (ms == 0) {
+    t->st = T_ZERO;
+    t->t0order = ++sm->next_t0;
+    return;
+  }
+  otpc_msg_t *m = NULL;
+  if (otpc_msg_build(&m, NULL, "{'$otpc_sm_timeout', ~U}", t->gen) < 0 ||
+      otpc_send_after(otpc_proc_rt(sm->self), (uint64_t)ms, otpc_self(sm->self),
+                      m, &t->tref) < 0) {
+    otpc_msg_unref(m);
+    otpc_exitf(sm->self, "{timer_failed, ~a}", type_name(t->kind));
+  }
+  otpc_msg_unref(m);
+  t->st = T_RUNNING;
+}
+
+/* The timeout actions, as loop_timeouts: the last action of each type
+ * counts (the walk goes backwards and skips types seen); zero timeouts
+ * queue after those already queued, in the order of their actions. */
+static void run_timeouts(otpc_sm_t *sm) {
+  size_t n = sm->nta;
+  for (size_t k = n; k-- > 0;) {
+    tact_t *a = &sm->ta[k];
+    otpc_term_t name;
+    otpc_term_element(otpc_msg_term(a->nm), 0, &name);
+    bool seen = false;
+    for (size_t j = k + 1; j < n && !seen; j++) {
+      otpc_term_t n2;
+      otpc_term_element(otpc_msg_term(sm->ta[j].nm), 0, &n2);
+      seen = sm->ta[j].kind == a->kind &&
+             (a->kind != OTPC_SM_GENERIC_TIMEOUT || term_same(name, n2));
+    }
+    if (seen)
+      continue;
+    tmr_t *t = find_timer(sm, a->kind, name);
+    if (a->ms == OTPC_SM_INFINITY) {
+      cancel_timer(sm, t);
+    } else if (a->ms == OTPC_SM_UPDATE && t != NULL) {
+      /* A new message for the running timer, which keeps its time. */
+      otpc_msg_unref(t->nm);
+      t->nm = otpc_msg_ref(a->nm);
+    } else {
+      if (t == NULL)
+        t = new_timer(sm, a->kind);
+      /* update with no timer running: a zero timeout with the message. */
+      int64_t ms = a->ms == OTPC_SM_UPDATE ? 0 : a->ms;
+      start_timer(sm, t, ms, otpc_msg_ref(a->nm));
+      a->zero = ms == 0;
+    }
+  }
+  for (size_t k = 0; k < n; k++) {
+    tact_t *a = &sm->ta[k];
+    if (a->zero) {
+      otpc_term_t name;
+      otpc_term_element(otpc_msg_term(a->nm), 0, &name);
+      tmr_t *t = find_timer(sm, a->kind, name);
+      if (t != NULL)
+        t->t0order = ++sm->next_t0;
+    }
+    otpc_msg_unref(a->nm);
+  }
+  sm->nta = 0;
+}
+
+static void set_state_fn(otpc_sm_t *sm) {
+  sm->state_fn = lookup_fn(sm, buf_term(&sm->state));
+}
+
+/* loop_state_transition to loop_done: `e` has been handled. */
+static void transition(otpc_sm_t *sm, ev_t *e) {
+  if (e->msg != NULL) {
+    if (sm->postpone) {
+      if (evq_push(&sm->postponed, *e) < 0)
+        otpc_exitf(sm->self, "enomem");
+    } else {
+      otpc_msg_unref(e->msg);
+    }
+    e->msg = NULL;
+  }
+  otpc_term_t none = {NULL, 0};
+  if (term_same(buf_term(&sm->nstate), buf_term(&sm->state))) {
+    cancel_timer(sm, find_timer(sm, OTPC_SM_TIMEOUT, none));
+  } else {
+    /* A state change: the postponed events are retried, first. */
+    if (evq_prepend(&sm->q, &sm->postponed) < 0)
+      otpc_exitf(sm->self, "enomem");
+    cancel_timer(sm, find_timer(sm, OTPC_SM_STATE_TIMEOUT, none));
+    cancel_timer(sm, find_timer(sm, OTPC_SM_TIMEOUT, none));
+    otpc_buf_t t = sm->state;
+    sm->state = sm->nstate;
+    sm->nstate = t;
+    set_state_fn(sm);
+  }
+  run_timeouts(sm);
+  /* Inserted events go before everything, in the order given. */
+  if (evq_prepend(&sm->q, &sm->nexts) < 0)
+    otpc_exitf(sm->self, "enomem");
+}
+
+/* Enter calls after a state change or repeat_state, as loop_state_enter:
+ * (enter, OldState) to the function of the state entered. */
+static void run_enters(otpc_sm_t *sm, bool enter) {
+  while (enter) {
+    otpc_term_t ns = buf_term(&sm->nstate);
+    otpc_sm_fn fn = lookup_fn(sm, ns);
+    if (fn == NULL)
+      stop_undef(sm, ns);
+    ev_t e = {OTPC_SM_ENTER, NULL, buf_term(&sm->state), {NULL, 0}, {NULL, 0}};
+    run_cb(sm, CB_ENTER, fn, ns, &e);
+    enter = read_result(sm, false);
+  }
+}
+
+/* One event, owned by the call, through its callbacks and transition. */
+static void run_event(otpc_sm_t *sm, ev_t *e) {
+  reset_actions(sm);
+  if (copy_term(&sm->nstate, buf_term(&sm->state)) < 0)
+    otpc_exitf(sm->self, "enomem");
+  otpc_sm_fn fn = sm->state_fn;
+  if (fn == NULL)
+    stop_undef(sm, buf_term(&sm->state));
+  run_cb(sm, CB_EVENT, fn, buf_term(&sm->state), e);
+  run_enters(sm, read_result(sm, true));
+  transition(sm, e);
+}
+
+/* loop_done: the queue first, then the zero timeouts, then the mailbox. */
+static void drain(otpc_sm_t *sm) {
+  for (;;) {
+    ev_t e;
+    if (evq_pop(&sm->q, &e)) {
+      run_event(sm, &e);
+      continue;
+    }
+    tmr_t *z = NULL;
+    for (size_t i = 0; i < sm->ntm; i++)
+      if (sm->tm[i].st == T_ZERO &&
+          (z == NULL || sm->tm[i].t0order < z->t0order))
+        z = &sm->tm[i];
+    if (z == NULL)
+      return;
+    e.type = z->kind;
+    e.msg = otpc_msg_ref(z->nm);
+    otpc_term_t t = otpc_msg_term(e.msg);
+    otpc_term_element(t, 0, &e.name);
+    otpc_term_element(t, 1, &e.content);
+    e.from = (otpc_term_t){NULL, 0};
+    cancel_timer(sm, z);
+    run_event(sm, &e);
+  }
+}
+
+static bool pid_eq(otpc_pid_t a, otpc_pid_t b) {
+  return a.node == b.node && a.id == b.id && a.serial == b.serial &&
+         a.creation == b.creation;
+}
+
+/* A message from the mailbox, as loop_receive. */
+static void sm_handle(otpc_proc_t *self, void *state, otpc_msg_t *msg) {
+  (void)self;
+  otpc_sm_t *sm = state;
+  otpc_term_t t = otpc_msg_term(msg), a, b, c;
+  otpc_iter_t it;
+  size_t n = 0;
+  ev_t e = {OTPC_SM_INFO, msg, t, {NULL, 0}, {NULL, 0}};
+  if (otpc_term_tuple(t, &it, &n) == 0 && n >= 2 && n <= 3) {
+    otpc_iter_next(&it, &a);
+    otpc_iter_next(&it, &b);
+    if (n == 3)
+      otpc_iter_next(&it, &c);
+    if (n == 3 && otpc_term_is_atom(a, "$gen_call") == 1) {
+      e.type = OTPC_SM_CALL;
+      e.from = b;
+      e.content = c;
+    } else if (n == 2 && otpc_term_is_atom(a, "$gen_cast") == 1) {
+      e.type = OTPC_SM_CAST;
+      e.content = b;
+    } else if (n == 2 && otpc_term_is_atom(a, "$otpc_sm_timeout") == 1) {
+      uint64_t gen = 0;
+      (void)otpc_term_uint64(b, &gen);
+      tmr_t *tm = NULL;
+      for (size_t i = 0; i < sm->ntm && tm == NULL; i++)
+        if (sm->tm[i].st == T_RUNNING && sm->tm[i].gen == gen)
+          tm = &sm->tm[i];
+      if (tm == NULL)
+        return;        /* fired while cancelled: OTP flushes it */
+      tm->st = T_NONE; /* fired: nothing to cancel */
+      e.type = tm->kind;
+      e.msg = otpc_msg_ref(tm->nm);
+      otpc_term_t nm = otpc_msg_term(e.msg);
+      otpc_term_element(nm, 0, &e.name);
+      otpc_term_element(nm, 1, &e.content);
+      cancel_timer(sm, tm);
+      run_event(sm, &e);
+      drain(sm);
+      return;
+    } else if (n == 3 && otpc_term_is_atom(a, "system") == 1) {
+      otpc_term_t reason;
+      if (otpc_term_match(c, NULL, "{terminate, ~t}", &reason) == 0)
+        stop_now(sm, reason); /* sys:terminate, as gen_statem:stop */
+      return;                 /* other sys requests: not yet */
+    } else if (n == 3 && otpc_term_is_atom(a, "EXIT") == 1) {
+      otpc_pid_t pid;
+      if (otpc_term_pid(b, &pid) == 0 && pid_eq(pid, sm->parent))
+        stop_now(sm, c);
+    }
+  }
+  otpc_msg_ref(msg);
+  run_event(sm, &e);
+  drain(sm);
+}
+
+static void sm_free(otpc_sm_t *sm) {
+  for (size_t i = 0; i < sm->ntm; i++) {
+    if (sm->tm[i].st == T_RUNNING)
+      (void)otpc_cancel_timer(otpc_proc_rt(sm->self), &sm->tm[i].tref, NULL);
+    otpc_msg_unref(sm->tm[i].nm);
+  }
+  free(sm->tm);
+  reset_actions(sm);
+  free(sm->rep);
+  free(sm->ta);
+  evq_free(&sm->q);
+  evq_free(&sm->postponed);
+  evq_free(&sm->nexts);
+  otpc_buf_free(&sm->state);
+  otpc_buf_free(&sm->nstate);
+  otpc_buf_free(&sm->next);
+  otpc_buf_free(&sm->reason);
+}
+
+static void sm_init(otpc_proc_t *self, void *state, void *arg) {
+  otpc_sm_t *sm = state;
+  otpc__gen_start_arg_t sa = *(otpc__gen_start_arg_t *)arg;
+  free(arg);
+  const otpc_gen_statem_t *cls = sa.cls;
+  sm->self = self;
+  sm->parent = sa.starter;
+  sm->data = calloc(1, cls->data_size ? cls->data_size : 1);
+  if (sm->data == NULL) {
+    sm->terminated = true;
+    otpc_sendf(self, sa.starter, "{~r, {error, enomem}}", &sa.tag);
+    otpc_exitf(self, "enomem");
+  }
+  sm->cls = cls;
+  reset_cb(sm);
+  sm->cb = CB_INIT;
+  sm->in_cb = true;
+  cls->init(sm, sm->data, sa.arg);
+  sm->in_cb = false;
+  sm->cb = CB_NONE;
+  otpc_term_t r = buf_term(&sm->reason);
+  if (sm->stop || sm->ignore || !sm->has_next) {
+    /* {stop, R}, ignore or a bad return: no terminate, as OTP. */
+    sm->terminated = true;
+    if (sm->stop)
+      otpc_sendf(self, sa.starter, "{~r, {error, ~t}}", &sa.tag, &r);
+    else if (sm->ignore)
+      otpc_sendf(self, sa.starter, "{~r, ignore}", &sa.tag);
+    else
+      otpc_sendf(self, sa.starter,
+                 "{~r, {error, {bad_return_from_init, no_state}}}", &sa.tag);
+    if (sm->ignore)
+      otpc_exitf(self, "normal");
+    if (sm->stop)
+      otpc_exit(self, r);
+    otpc_exitf(self, "{bad_return_from_init, no_state}");
+  }
+  otpc_pid_t me = otpc_self(self);
+  otpc_sendf(self, sa.starter, "{~r, {ok, ~p}}", &sa.tag, &me);
+  /* enter/8: {ok, State, Data, Actions} as the result of a fake event
+   * {internal, init_state} in State, so an enter call follows (OldState =
+   * State), the actions apply, postpone never does. */
+  otpc_buf_t t = sm->state;
+  sm->state = sm->next;
+  sm->next = t;
+  set_state_fn(sm);
+  if (copy_term(&sm->nstate, buf_term(&sm->state)) < 0)
+    otpc_exitf(self, "enomem");
+  sm->postpone = false;
+  send_replies(sm, sm->nrep);
+  if (sm->bad != NULL)
+    stop_bad(sm);
+  run_enters(sm, sm->cls->state_enter);
+  ev_t fake = {OTPC_SM_INTERNAL, NULL, {NULL, 0}, {NULL, 0}, {NULL, 0}};
+  transition(sm, &fake);
+  drain(sm);
+}
+
+static void sm_terminate(otpc_proc_t *self, void *state, otpc_term_t reason) {
+  (void)self;
+  otpc_sm_t *sm = state;
+  if (sm->cls == NULL)
+    return;
+  /* A crash in a state callback: OTP runs terminate with the reason; not
+   * after a crash in init, nor for an exit signal from outside. */
+  if (sm->in_cb && !sm->terminated && sm->cb != CB_INIT &&
+      sm->cls->terminate != NULL) {
+    sm->terminated = true;
+    sm->cls->terminate(sm, reason, buf_term(&sm->state), sm->data);
+  }
+  if (sm->data != NULL && sm->cls->free_data != NULL)
+    sm->cls->free_data(sm->data);
+  free(sm->data);
+  sm_free(sm);
+}
+
+static const otpc_proc_class_t sm_class = {"gen_statem", sizeof(otpc_sm_t),
+                                           sm_init, sm_handle, sm_terminate};
+
+/* ------------------------------------------------------------ clients */
+
+static bool valid(const otpc_gen_statem_t *cls) {
+  return cls != NULL && cls->init != NULL &&
+         ((cls->states != NULL && cls->nstates > 0) ||
+          (cls->states == NULL && cls->handle_event != NULL));
+}
+
+int otpc_gen_statem_start(otpc_proc_t *self, const otpc_gen_statem_t *cls,
+                          void *arg, const otpc_gs_start_opts_t *opts,
+                          otpc_gs_cont_fn cont, void *ctx) {
+  if (cont == NULL || !valid(cls))
+    return OTPC_EINVAL;
+  return otpc__gen_start(self, &sm_class, cls, arg, opts, cont, ctx, NULL);
+}
+
+int otpc_gen_statem_start_blocking(otpc_proc_t *self,
+                                   const otpc_gen_statem_t *cls, void *arg,
+                                   const otpc_gs_start_opts_t *opts,
+                                   otpc_gs_result_t *res) {
+  if (res == NULL || !valid(cls))
+    return OTPC_EINVAL;
+  return otpc__gen_start(self, &sm_class, cls, arg, opts, NULL, NULL, res);
+}
