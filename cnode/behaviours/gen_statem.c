@@ -196,15 +196,23 @@ int otpc_sm_next_state(otpc_sm_t *sm, otpc_term_t state) {
   return rc;
 }
 
+/* The *f setters: build the term, then set it as the plain setter does. */
+static int vset(otpc_sm_t *sm, int (*set)(otpc_sm_t *, otpc_term_t),
+                const char *fmt, va_list ap) {
+  otpc_buf_t b;
+  otpc_buf_init(&b);
+  int rc = otpc_term_vbuild(&b, NULL, fmt, ap);
+  if (rc == 0)
+    rc = set(sm, buf_term(&b));
+  otpc_buf_free(&b);
+  return rc;
+}
+
 int otpc_sm_next_statef(otpc_sm_t *sm, const char *fmt, ...) {
-  if (!in_cb(sm))
-    return OTPC_EINVAL;
-  sm->next.len = 0;
   va_list ap;
   va_start(ap, fmt);
-  int rc = otpc_term_vbuild(&sm->next, NULL, fmt, ap);
+  int rc = vset(sm, otpc_sm_next_state, fmt, ap);
   va_end(ap);
-  sm->has_next = rc == 0;
   return rc;
 }
 
@@ -222,14 +230,10 @@ int otpc_sm_stop(otpc_sm_t *sm, otpc_term_t reason) {
 }
 
 int otpc_sm_stopf(otpc_sm_t *sm, const char *fmt, ...) {
-  if (!in_cb(sm))
-    return OTPC_EINVAL;
-  sm->reason.len = 0;
   va_list ap;
   va_start(ap, fmt);
-  int rc = otpc_term_vbuild(&sm->reason, NULL, fmt, ap);
+  int rc = vset(sm, otpc_sm_stop, fmt, ap);
   va_end(ap);
-  sm->stop = rc == 0;
   return rc;
 }
 
@@ -265,19 +269,16 @@ int otpc_sm_reply(otpc_sm_t *sm, const otpc_gs_from_t *from,
 
 int otpc_sm_replyf(otpc_sm_t *sm, const otpc_gs_from_t *from, const char *fmt,
                    ...) {
-  if (!in_cb(sm) || from == NULL || from->tag_len == 0)
-    return OTPC_EINVAL;
   otpc_buf_t b;
   otpc_buf_init(&b);
   va_list ap;
   va_start(ap, fmt);
   int rc = otpc_term_vbuild(&b, NULL, fmt, ap);
   va_end(ap);
-  otpc_msg_t *m = NULL;
   if (rc == 0)
-    rc = otpc_msg_from_term(buf_term(&b), &m);
+    rc = otpc_sm_reply(sm, from, buf_term(&b));
   otpc_buf_free(&b);
-  return rc < 0 ? rc : add_reply(sm, from, m);
+  return rc;
 }
 
 void otpc_sm_postpone(otpc_sm_t *sm) {
