@@ -25,8 +25,13 @@ int otpc_proc_info(otpc_rt_t *rt, otpc_pid_t pid, otpc_proc_info_t *info) {
     info->registered_name = p->name;
     info->status = (otpc_proc_status_t)atomic_load_explicit(
         &p->i_status, memory_order_relaxed);
+    /* As process_info's message_queue_len: sent and not yet received,
+     * moved to the private queue or still in the inbox. */
+    uint64_t moved = atomic_load_explicit(&p->i_moved, memory_order_relaxed);
+    uint64_t pushed = atomic_load_explicit(&p->i_pushed, memory_order_relaxed);
     info->message_queue_len =
-        atomic_load_explicit(&p->i_mq_len, memory_order_relaxed);
+        atomic_load_explicit(&p->i_mq_len, memory_order_relaxed) +
+        (pushed > moved ? (size_t)(pushed - moved) : 0);
     info->memory = sizeof *p + (p->cls != NULL ? p->cls->state_size : 0) +
                    atomic_load_explicit(&p->i_mq_bytes, memory_order_relaxed);
     info->messages_handled =

@@ -25,6 +25,8 @@ otpc_proc_t *otpc__proc_alloc(otpc_rt_t *rt, const otpc_proc_class_t *cls,
   p->save = &p->mq_head;
   p->rt = rt;
   p->cls = cls;
+  atomic_init(&p->i_pushed, 0);
+  atomic_init(&p->i_moved, 0);
   atomic_init(&p->i_status, OTPC_PROC_RUNNABLE);
   atomic_init(&p->i_mq_len, 0);
   atomic_init(&p->i_links, 0);

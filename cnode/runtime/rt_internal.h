@@ -121,6 +121,11 @@ struct otpc_proc {
   /* A Treiber stack of signals pushed by any thread, newest first; taken
    * whole by the owner, which restores the sending order. */
   _Atomic(otpc__sig_t *) inbox;
+  /* Messages ever pushed onto the inbox (by any sender) and ever moved
+   * from it by the owner: their difference is what the inbox holds, part
+   * of message_queue_len. Relaxed: counters for introspection. */
+  _Atomic uint64_t i_pushed;
+  _Atomic uint64_t i_moved;
   /* The private message queue, touched only by the owner. */
   otpc__sig_t *mq_head;
   otpc__sig_t **mq_tail;

@@ -208,6 +208,11 @@ void otpc__sig_free(otpc__sig_t *s) {
 }
 
 bool otpc__inbox_push(otpc_proc_t *p, otpc__sig_t *s) {
+  if (s->type == OTPC__SIG_MSG) {
+    /* Relaxed: an introspection counter, ordered with nothing. Before the
+     * push, so the owner never moves more than was counted. */
+    atomic_fetch_add_explicit(&p->i_pushed, 1, memory_order_relaxed);
+  }
   /* Relaxed first read: the CAS below validates it. */
   otpc__sig_t *old = atomic_load_explicit(&p->inbox, memory_order_relaxed);
   do {
@@ -367,7 +372,14 @@ void otpc__mq_append_msg(otpc_proc_t *p, otpc_msg_t *m) {
 
 void otpc__handle_signal(otpc_proc_t *p, otpc__sig_t *s) {
   switch (s->type) {
-  case OTPC__SIG_MSG: otpc__mq_append(p, s); return;
+  case OTPC__SIG_MSG:
+    /* A load and a store, not an RMW: only the owner writes it. */
+    atomic_store_explicit(
+        &p->i_moved,
+        atomic_load_explicit(&p->i_moved, memory_order_relaxed) + 1,
+        memory_order_relaxed);
+    otpc__mq_append(p, s);
+    return;
   case OTPC__SIG_LINK:
   case OTPC__SIG_UNLINK:
   case OTPC__SIG_EXIT:

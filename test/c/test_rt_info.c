@@ -69,9 +69,67 @@ static void test_info(void **state) {
   tu_expect(f->me, exp);
 }
 
+/* A gate that holds a process inside its callback, so what is sent to it
+ * meanwhile stays in its inbox, not yet moved to its queue. */
+static pthread_mutex_t gate_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t gate_cv = PTHREAD_COND_INITIALIZER;
+static bool gate_open;
+
+static void gate_handle(otpc_proc_t *self, void *state, otpc_msg_t *msg) {
+  otpc_pid_t *ctl = state;
+  otpc_term_t t = otpc_msg_term(msg);
+  if (otpc_term_match(t, NULL, "{block, ~p}", ctl) == 0) {
+    otpc_sendf(self, *ctl, "blocked");
+    pthread_mutex_lock(&gate_mu);
+    while (!gate_open)
+      pthread_cond_wait(&gate_cv, &gate_mu);
+    pthread_mutex_unlock(&gate_mu);
+  } else if (otpc_term_is_atom(t, "last") == 1) {
+    otpc_sendf(self, *ctl, "drained");
+  }
+}
+
+static const otpc_proc_class_t gate_class = {"gate", sizeof(otpc_pid_t), NULL,
+                                             gate_handle, NULL};
+
+/* message_queue_len counts what was sent and not yet received, as
+ * process_info's does, whether the owner has moved it from its inbox yet or
+ * not. The process is held inside a callback, so the five messages are all
+ * in its inbox when asked: before, it showed 0. */
+static void test_queue_len_counts_inbox(void **state) {
+  fx_t *f = *state;
+  gate_open = false;
+  otpc_pid_t g;
+  assert_int_equal(otpc_rt_spawn(f->rt, &gate_class, NULL, NULL, &g), 0);
+  tu_send(f->me, g, tu_msg("{block, ~p}", &f->mepid));
+  tu_expect(f->me, "blocked");
+  otpc_proc_info_t info;
+  assert_int_equal(otpc_proc_info(f->rt, g, &info), 0);
+  assert_int_equal(info.message_queue_len, 0);
+  for (int i = 0; i < 4; i++)
+    tu_send(f->me, g, tu_msg("{m, ~i}", i));
+  tu_send(f->me, g, tu_msg("last"));
+  assert_int_equal(otpc_proc_info(f->rt, g, &info), 0);
+  assert_int_equal(info.message_queue_len, 5);
+  assert_int_equal(info.messages_handled, 0);
+  pthread_mutex_lock(&gate_mu);
+  gate_open = true;
+  pthread_cond_broadcast(&gate_cv);
+  pthread_mutex_unlock(&gate_mu);
+  tu_expect(f->me, "drained");
+  /* "drained" leaves from inside the last callback: wait for it to end. */
+  do
+    assert_int_equal(otpc_proc_info(f->rt, g, &info), 0);
+  while (info.status != OTPC_PROC_WAITING);
+  assert_int_equal(info.message_queue_len, 0);
+  assert_int_equal(info.messages_handled, 6);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(test_info, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_queue_len_counts_inbox, setup,
+                                      teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
