@@ -206,3 +206,45 @@ int otpc__prog_frame(otpc_buf_t *out, unsigned packet, size_t max_frame,
   va_end(ap);
   return rc;
 }
+
+/* Appends the external format of a non-negative integer, as term_to_binary
+ * writes it (smallest form), without allocating. */
+static size_t put_uint(uint8_t *p, uint64_t v) {
+  if (v < 256) {
+    p[0] = 97;
+    p[1] = (uint8_t)v;
+    return 2;
+  }
+  if (v < 0x80000000u) {
+    p[0] = 98;
+    otpc__put32(p + 1, (uint32_t)v);
+    return 5;
+  }
+  size_t n = 0;
+  for (uint64_t x = v; x != 0; x >>= 8)
+    p[3 + n++] = (uint8_t)x;
+  p[0] = 110;
+  p[1] = (uint8_t)n;
+  p[2] = 0;
+  return 3 + n;
+}
+
+size_t otpc__prog_crash_frame(uint8_t *out, unsigned packet, int sig,
+                              int has_id, uint64_t id) {
+  static const uint8_t head[] = {131, 104, 3,   119, 7,   'c',
+                                 'r', 'a', 's', 'h', 'e', 'd'};
+  static const uint8_t undef[] = {119, 9,   'u', 'n', 'd', 'e',
+                                  'f', 'i', 'n', 'e', 'd'};
+  uint8_t *b = out + packet;
+  size_t n = sizeof head;
+  memcpy(b, head, n);
+  n += put_uint(b + n, sig > 0 ? (uint64_t)sig : 0);
+  if (has_id) {
+    n += put_uint(b + n, id);
+  } else {
+    memcpy(b + n, undef, sizeof undef);
+    n += sizeof undef;
+  }
+  otpc_frame_header(out, packet, n); /* n < 40 fits every header */
+  return packet + n;
+}

@@ -46,6 +46,13 @@ int otpc__prog_vframe(otpc_buf_t *out, unsigned packet, size_t max_frame,
 int otpc__prog_frame(otpc_buf_t *out, unsigned packet, size_t max_frame,
                      const char *fmt, ...);
 
+/* Writes the whole frame of {crashed, Signal, Id | undefined} into out
+ * (room for OTPC__CRASH_FRAME_MAX bytes) and returns its size. Allocates
+ * nothing and calls nothing unsafe: it runs in a signal handler. */
+#define OTPC__CRASH_FRAME_MAX 48
+size_t otpc__prog_crash_frame(uint8_t *out, unsigned packet, int sig,
+                              int has_id, uint64_t id);
+
 /* ------------------------------------------------------------- children */
 
 /* The children a program started, each the leader of its own group. */

@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -73,6 +74,16 @@ struct otpc_prog {
 static _Thread_local volatile uint64_t current_id;
 static _Thread_local volatile int current_set;
 static const char *crash_name = "port program";
+/* Where the signal handler writes the crash frame, and how. */
+static int crash_fd = -1;
+static unsigned crash_packet = 4;
+/* Bytes of output libuv has not written yet, as the loop thread last saw
+ * them. The signal handler, on any thread, writes its crash frame only when
+ * this is 0, so that it does not land inside a partly written frame.
+ * Relaxed is enough: a stale value can only let the frame interleave with
+ * a reply being written at that very moment, and the Erlang side trusts
+ * the exit status, not this frame, for the signal. */
+static _Atomic size_t out_queued;
 
 static void prog_exit(otpc_prog_t *p, int rc);
 static void pump(otpc_prog_t *p);
@@ -96,6 +107,8 @@ static void wrote(uv_write_t *w, int status) {
   write_req_t *wr = w->data;
   otpc_prog_t *p = wr->p;
   int fatal = wr->fatal;
+  atomic_store_explicit(&out_queued, p->out.write_queue_size,
+                        memory_order_relaxed);
   free(wr->data);
   free(wr);
   if (status < 0 || fatal)
@@ -123,6 +136,8 @@ static int send_frame(otpc_prog_t *p, otpc_buf_t *frame, int fatal) {
     free(wr);
     return OTPC_EINVAL;
   }
+  atomic_store_explicit(&out_queued, p->out.write_queue_size,
+                        memory_order_relaxed);
   return 0;
 }
 
@@ -635,6 +650,15 @@ static void on_fatal(int sig) {
   }
   msg[n++] = '\n';
   ssize_t w = write(STDERR_FILENO, msg, n);
+  /* Tell the Erlang side too, when no frame is half written: a write of
+   * under PIPE_BUF bytes to a pipe is atomic. */
+  if (crash_fd >= 0 &&
+      atomic_load_explicit(&out_queued, memory_order_relaxed) == 0) {
+    uint8_t frame[OTPC__CRASH_FRAME_MAX];
+    size_t len = otpc__prog_crash_frame(frame, crash_packet, sig, current_set,
+                                        current_id);
+    w = write(crash_fd, frame, len);
+  }
   (void)w;
   signal(sig, SIG_DFL);
   raise(sig);
@@ -742,6 +766,8 @@ int otpc_prog_run(const otpc_prog_config_t *cfg, otpc_err_t *err) {
   uv_pipe_init(&p->loop, &p->out, 0);
   uv_pipe_open(&p->in, in_fd);
   uv_pipe_open(&p->out, out_fd);
+  crash_fd = out_fd;
+  crash_packet = p->cfg.packet;
   p->in.data = p->out.data = p;
   uv_idle_init(&p->loop, &p->resume);
   p->resume.data = p;

@@ -40,7 +40,8 @@
              queue = queue:new() :: queue:queue({gen_server:from(), term()}),
              max_queue :: non_neg_integer() | infinity,
              events :: pid() | undefined,
-             last_error :: binary() | undefined}).
+             last_error :: binary() | undefined,
+             crashed :: {non_neg_integer(), term()} | undefined}).
 
 -type opts() :: map() | proplists:proplist().
 -type server() :: gen_server:server_ref().
@@ -205,7 +206,7 @@ handle_info({Port, {exit_status, Status}}, #st{port = Port} = S) ->
             end,
     ?LOG(Level, #{what => port_program_died, path => S#st.path, os_pid => S#st.os_pid,
                   reason => Reason, in_flight => InFlight,
-                  last_error => S#st.last_error}),
+                  crashed => S#st.crashed, last_error => S#st.last_error}),
     {stop, Reason, fail_all({error, Reason}, S)};
 handle_info({'EXIT', Port, Why}, #st{port = Port} = S) ->
     {stop, {port_closed, Why}, fail_all({error, {port_closed, Why}}, S)};
@@ -240,6 +241,14 @@ handle_msg({bad_request, Id, Why}, S) when is_map_key(Id, S#st.in_flight) ->
 handle_msg({bad_request, Id, Why}, S) ->
     ?LOG_WARNING("~ts: the program refused a frame (~0tp): ~ts", [S#st.path, Id, Why]),
     {noreply, S};
+handle_msg({crashed, Signo, Id}, S) ->
+    %% Written by the program's signal handler as it dies: which request
+    %% its crashing thread was running (undefined: none, or a cast).
+    Req = case maps:find(Id, S#st.in_flight) of
+              {ok, {_, R}} -> {request, R};
+              error -> undefined
+          end,
+    {noreply, S#st{crashed = {Signo, Req}}};
 handle_msg({protocol_error, Why}, S) ->
     ?LOG_ERROR("~ts: protocol error: ~ts", [S#st.path, Why]),
     {noreply, S#st{last_error = Why}};

@@ -94,7 +94,8 @@ crash_reported_and_restarted(Config) ->
     %% Every caller in flight hears of it, naming the signal.
     [{error, {port_crashed, sigsegv}} = await(C) || C <- Blocked],
     %% The log names the signal and the requests in flight.
-    #{reason := {port_crashed, sigsegv}, in_flight := InFlight, os_pid := Os1} =
+    #{reason := {port_crashed, sigsegv}, in_flight := InFlight, os_pid := Os1,
+      crashed := {11, {request, crash}}} =
         await_log(fun(#{what := port_program_died}) -> true; (_) -> false end),
     [crash, {block, a}, {block, b}] = lists:sort(InFlight),
     %% The supervisor starts a new server with a new program.
@@ -105,6 +106,14 @@ crash_reported_and_restarted(Config) ->
     [{_, P2, _, _}] = supervisor:which_children(Sup),
     {ok, back} = otpc_port:call(P2, {echo, back}, 5000),
     false = otpc_test_lib:os_pid_alive(Os1),
+    %% A crash on a worker thread names its request too.
+    {error, {port_crashed, sigsegv}} = otpc_port:call(P2, {crash, worker}, 5000),
+    #{crashed := {11, {request, {crash, worker}}}} =
+        await_log(fun(#{what := port_program_died}) -> true; (_) -> false end),
+    wait_until(fun() -> case supervisor:which_children(Sup) of
+                            [{_, P3, _, _}] when is_pid(P3), P3 =/= P2 -> true;
+                            _ -> false
+                        end end),
     unlink(Sup),
     stop_and_wait(Sup).
 

@@ -13,6 +13,7 @@
  *   {log, Level, Line}    log lines (and whatever the program prints)
  *   {bad_request, Id | undefined, Why}     an envelope it cannot read
  *   {protocol_error, Why} the stream is out of sync; the program exits
+ *   {crashed, Signal, Id | undefined}   written as a fatal signal kills it
  *
  * Handlers run on the loop thread and must be quick. Work that takes time
  * goes to the worker pool (otpc_prog_queue_work) or waits on the loop

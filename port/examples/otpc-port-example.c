@@ -5,6 +5,7 @@
  *   {add, A, B}          -> A + B, integers of any size
  *   {sleep, Ms}          -> ok after Ms ms, on a timer: others go on
  *   crash                -> the program dies of SIGSEGV
+ *   {crash, worker}      -> the same, on a worker thread
  *   {busy, Ms}           -> ok after a worker thread was busy Ms ms
  *   {block, Tag}         -> ok once {unblock, Tag} arrived
  *   {unblock, Tag}       -> {ok, N}: N blocked requests released
@@ -177,6 +178,14 @@ static int busy_work(otpc_term_t request, otpc_buf_t *reply, void *ud) {
   return otpc_term_build(reply, NULL, "ok");
 }
 
+static int crash_work(otpc_term_t request, otpc_buf_t *reply, void *ud) {
+  (void)request;
+  (void)reply;
+  (void)ud;
+  raise(SIGSEGV);
+  return OTPC_EINVAL;
+}
+
 /* --------------------------------------------------- block / unblock */
 
 static int do_unblock(state_t *st, otpc_prog_req_t *req, otpc_term_t tag) {
@@ -236,6 +245,8 @@ static int handle(otpc_prog_t *p, otpc_prog_req_t *req, otpc_term_t r,
     raise(SIGSEGV);
     return otpc_prog_reply(req, "{error, survived}");
   }
+  if (otpc_term_match(r, NULL, "{crash, worker}") == 0)
+    return otpc_prog_queue_work(req, crash_work);
   if (otpc_term_match(r, NULL, "{busy, ~U}", &n) == 0)
     return otpc_prog_queue_work(req, busy_work);
   if (otpc_term_match(r, NULL, "{block, ~t}", &a) == 0)

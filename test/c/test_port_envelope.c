@@ -190,6 +190,30 @@ static void test_frames_out(void **state) {
   otpc_buf_free(&out);
 }
 
+/* The signal handler's hand-made frame is what the builder (and so
+ * term_to_binary) gives, for ids of every encoded size. */
+static void test_crash_frame(void **state) {
+  (void)state;
+  const uint64_t ids[] = {
+      0, 255, 256, 0x7FFFFFFFu, 0x80000000u, 0xFFFFFFFFFFull, UINT64_MAX};
+  for (size_t i = 0; i <= sizeof ids / sizeof ids[0]; i++) {
+    int has_id = i < sizeof ids / sizeof ids[0];
+    uint8_t got[OTPC__CRASH_FRAME_MAX];
+    size_t n = otpc__prog_crash_frame(got, 2, 11, has_id, has_id ? ids[i] : 0);
+    otpc_buf_t want;
+    otpc_buf_init(&want);
+    if (has_id)
+      assert_int_equal(
+          otpc__prog_frame(&want, 2, 100, "{crashed, 11, ~U}", ids[i]), 0);
+    else
+      assert_int_equal(
+          otpc__prog_frame(&want, 2, 100, "{crashed, 11, undefined}"), 0);
+    assert_int_equal(n, want.len);
+    assert_memory_equal(got, want.data, n);
+    otpc_buf_free(&want);
+  }
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_call_cast_credit),
@@ -197,6 +221,7 @@ int main(void) {
       cmocka_unit_test(test_bad_bytes),
       cmocka_unit_test(test_options),
       cmocka_unit_test(test_frames_out),
+      cmocka_unit_test(test_crash_frame),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
