@@ -70,7 +70,7 @@
 -export([proc_init/3]).
 
 -define(TIMEOUT, 5000).
--define(FAMILIES, [scenario_erl_gs, scenario_erl_sup]).
+-define(FAMILIES, [scenario_erl_gs, scenario_erl_sup, scenario_erl_sm]).
 
 %%% API ------------------------------------------------------------------
 

@@ -39,6 +39,10 @@ int otpc__scn_gs_real_op(const otpc__scn_names_t *names, otpc_term_t op,
                          otpc_buf_t *out);
 int otpc__scn_gs_op(otpc_proc_t *self, otpc_pid_t ctl, otpc_term_t op,
                     otpc_buf_t *res, otpc__scn_done_fn done);
+int otpc__scn_sm_real_op(const otpc__scn_names_t *names, otpc_term_t op,
+                         otpc_buf_t *out);
+int otpc__scn_sm_op(otpc_proc_t *self, otpc_pid_t ctl, otpc_term_t op,
+                    otpc_buf_t *res, otpc__scn_done_fn done);
 int otpc__scn_sup_real_op(const otpc__scn_names_t *names, otpc_term_t op,
                           otpc_buf_t *out);
 int otpc__scn_sup_op(otpc_proc_t *self, otpc_pid_t ctl, otpc_term_t op,
@@ -70,10 +74,24 @@ void otpc__scn_pending_free(otpc__scn_pending_t *w);
 /* A start's result: {ok, Pid} | ignore | {error, R}. */
 void otpc__scn_start_cont(otpc_proc_t *self, void *state,
                           const otpc_gs_result_t *r, void *ctx);
-/* A call's: the reply, or {exit, {R, {gen_server, call, Args}}} with the
- * Args set by otpc__scn_pending_args. */
+/* A call's: the reply, or {exit, {R, {Module, call, Args}}}. */
 void otpc__scn_call_cont(otpc_proc_t *self, void *state,
                          const otpc_gs_result_t *r, void *ctx);
-int otpc__scn_pending_args(otpc__scn_pending_t *w, otpc_term_t args);
+
+/* Starts a puppet for op {Tag, Name, Script, Link, Reg} with `start`
+ * (otpc_gen_server_start's shape) and class `cls`; OTPC__SCN_PENDING. */
+typedef int (*otpc__scn_start_fn)(otpc_proc_t *self, const void *cls, void *arg,
+                                  const otpc_gs_start_opts_t *opts,
+                                  otpc_gs_cont_fn cont, void *ctx);
+int otpc__scn_start_op(otpc_proc_t *self, otpc_pid_t ctl, otpc_term_t op,
+                       otpc__scn_done_fn done, otpc__scn_start_fn start,
+                       const void *cls);
+/* The commands of Prefix ++ start/call/cast/stop ops (gs_, sm_). */
+int otpc__scn_gs_like_real_op(const otpc__scn_names_t *names, otpc_term_t op,
+                              const char *prefix, otpc_buf_t *out);
+/* A gen_server-protocol call for op {Tag, To, Req, T} (T: default,
+ * infinity or ms); exits as Module's. */
+int otpc__scn_call_op(otpc_proc_t *self, otpc_term_t op, otpc__scn_done_fn done,
+                      const char *module, int64_t dflt_ms, bool dflt_args3);
 
 #endif

@@ -5,6 +5,7 @@
  * The client results are the BEAM's terms: a client that exits there
  * ({noproc, {gen_server, call, Args}}, ...) gives {exit, Reason} on both
  * sides, built here from the gen_server.h statuses. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -247,7 +248,7 @@ const otpc_gen_server_t otpc__scn_gs_puppet = {
 /* A pending op: what its continuation needs to build the result. */
 struct otpc__scn_pending {
   otpc__scn_done_fn done;
-  otpc_buf_t what;             /* call: gen_server:call's argument list */
+  otpc_buf_t what; /* call: {Module, call, Args}, as in the call's exits */
   otpc__scn_puppet_arg_t parg; /* start: the puppet's init argument */
   otpc_msg_t *held;            /* start: owns the script parg points into */
 };
@@ -266,11 +267,6 @@ void otpc__scn_pending_free(pending_t *w) {
   otpc_buf_free(&w->what);
   otpc_msg_unref(w->held);
   free(w);
-}
-
-int otpc__scn_pending_args(pending_t *w, otpc_term_t args) {
-  w->what.len = 0;
-  return otpc_buf_append(&w->what, args.p, args.len);
 }
 
 static void finish(otpc_proc_t *self, void *state, pending_t *w,
@@ -302,32 +298,27 @@ void otpc__scn_start_cont(otpc_proc_t *self, void *state,
   otpc_buf_free(&res);
 }
 
-/* gen_server:call's results, and its exits as {exit, {R, {gen_server,
- * call, Args}}}. */
+/* A call's results, and its exits as {exit, {R, {Module, call, Args}}}. */
 void otpc__scn_call_cont(otpc_proc_t *self, void *state,
                          const otpc_gs_result_t *r, void *ctx) {
   pending_t *w = ctx;
   otpc_buf_t res;
   otpc_buf_init(&res);
   otpc_term_t x = r->term ? otpc_msg_term(r->term) : (otpc_term_t){0};
-  otpc_term_t args = buf_term(&w->what);
+  otpc_term_t what = buf_term(&w->what);
   int rc;
   switch (r->status) {
   case OTPC_GS_OK: rc = otpc_term_build(&res, NULL, "~t", &x); break;
   case OTPC_GS_NOPROC:
-    rc = otpc_term_build(&res, NULL, "{exit, {noproc, {gen_server, call, ~t}}}",
-                         &args);
+    rc = otpc_term_build(&res, NULL, "{exit, {noproc, ~t}}", &what);
     break;
   case OTPC_GS_TIMEOUT:
-    rc = otpc_term_build(&res, NULL,
-                         "{exit, {timeout, {gen_server, call, ~t}}}", &args);
+    rc = otpc_term_build(&res, NULL, "{exit, {timeout, ~t}}", &what);
     break;
   default:
     rc = r->term == NULL
              ? OTPC_EINVAL
-             : otpc_term_build(&res, NULL,
-                               "{exit, {~t, {gen_server, call, ~t}}}", &x,
-                               &args);
+             : otpc_term_build(&res, NULL, "{exit, {~t, ~t}}", &x, &what);
   }
   finish(self, state, w, &res, rc);
   otpc_buf_free(&res);
@@ -371,12 +362,14 @@ static int timeout_of(otpc_term_t t, int64_t *ms, bool *is_default) {
   return otpc_term_int64(t, ms) == 0 && *ms >= 0 ? 0 : OTPC_EINVAL;
 }
 
-static int op_start(otpc_proc_t *self, otpc_pid_t ctl, otpc_term_t op,
-                    otpc__scn_done_fn done) {
+/* {Tag, Q, Script, Link, Reg}: starts a puppet named Q with `start`. */
+int otpc__scn_start_op(otpc_proc_t *self, otpc_pid_t ctl, otpc_term_t op,
+                       otpc__scn_done_fn done, otpc__scn_start_fn start,
+                       const void *cls) {
   otpc_atom_t name;
   otpc_term_t script, link, reg;
-  if (otpc_term_match(op, NULL, "{gs_start, ~a, ~t, ~t, ~t}", &name, &script,
-                      &link, &reg) != 0)
+  if (otpc_term_match(op, NULL, "{_, ~a, ~t, ~t, ~t}", &name, &script, &link,
+                      &reg) != 0)
     return OTPC_EINVAL;
   otpc_atom_t regname;
   otpc_gs_start_opts_t opts = {.link = otpc_term_is_atom(link, "true")};
@@ -396,8 +389,7 @@ static int op_start(otpc_proc_t *self, otpc_pid_t ctl, otpc_term_t op,
   w->parg.ctl = ctl;
   w->parg.name = name;
   w->parg.script = otpc_msg_term(w->held);
-  rc = otpc_gen_server_start(self, &otpc__scn_gs_puppet, &w->parg, &opts,
-                             otpc__scn_start_cont, w);
+  rc = start(self, cls, &w->parg, &opts, otpc__scn_start_cont, w);
   if (rc < 0) {
     otpc__scn_pending_free(w);
     return rc;
@@ -405,21 +397,41 @@ static int op_start(otpc_proc_t *self, otpc_pid_t ctl, otpc_term_t op,
   return OTPC__SCN_PENDING;
 }
 
-static int op_call(otpc_proc_t *self, otpc_term_t op, otpc__scn_done_fn done) {
+static int gs_start(otpc_proc_t *self, const void *cls, void *arg,
+                    const otpc_gs_start_opts_t *opts, otpc_gs_cont_fn cont,
+                    void *ctx) {
+  return otpc_gen_server_start(self, cls, arg, opts, cont, ctx);
+}
+
+/* {Tag, To, Req, T}: a call by the gen_server protocol, its exits named
+ * {module, call, Args}; `dflt_ms` and `dflt_args3` say what T = default is
+ * (gen_server:call/2: 5000, Args [To, Req]; gen_statem:call/2: infinity,
+ * Args [To, Req, infinity]). */
+int otpc__scn_call_op(otpc_proc_t *self, otpc_term_t op, otpc__scn_done_fn done,
+                      const char *module, int64_t dflt_ms, bool dflt_args3) {
   otpc_term_t to, req, t;
   otpc_pid_t pid;
   otpc_atom_t name;
   int64_t ms;
   bool dflt;
-  if (otpc_term_match(op, NULL, "{gs_call, ~t, ~t, ~t}", &to, &req, &t) != 0 ||
+  if (otpc_term_match(op, NULL, "{_, ~t, ~t, ~t}", &to, &req, &t) != 0 ||
       timeout_of(t, &ms, &dflt) < 0)
     return OTPC_EINVAL;
   pending_t *w = otpc__scn_pending_new(done);
   if (w == NULL)
     return OTPC_ENOMEM;
-  int rc = dflt
-               ? otpc_term_build(&w->what, NULL, "[~t, ~t]", &to, &req)
-               : otpc_term_build(&w->what, NULL, "[~t, ~t, ~t]", &to, &req, &t);
+  int rc;
+  if (!dflt)
+    rc = otpc_term_build(&w->what, NULL, "{~a, call, [~t, ~t, ~t]}", module,
+                         &to, &req, &t);
+  else if (dflt_args3)
+    rc = otpc_term_build(&w->what, NULL, "{~a, call, [~t, ~t, infinity]}",
+                         module, &to, &req);
+  else
+    rc = otpc_term_build(&w->what, NULL, "{~a, call, [~t, ~t]}", module, &to,
+                         &req);
+  if (dflt)
+    ms = dflt_ms;
   if (rc == 0) {
     if (otpc_term_pid(to, &pid) == 0)
       rc = otpc_gen_server_call(self, pid, req, ms, otpc__scn_call_cont, w);
@@ -473,9 +485,10 @@ int otpc__scn_gs_op(otpc_proc_t *self, otpc_pid_t ctl, otpc_term_t op,
   otpc_pid_t pid;
   otpc_atom_t name;
   if (otpc_term_match(op, NULL, "{gs_start, _, _, _, _}") == 0)
-    return op_start(self, ctl, op, done);
+    return otpc__scn_start_op(self, ctl, op, done, gs_start,
+                              &otpc__scn_gs_puppet);
   if (otpc_term_match(op, NULL, "{gs_call, _, _, _}") == 0)
-    return op_call(self, op, done);
+    return otpc__scn_call_op(self, op, done, "gen_server", 5000, false);
   if (otpc_term_match(op, NULL, "{gs_stop, _, _, _}") == 0)
     return op_stop(self, op, res, done);
   if (otpc_term_match(op, NULL, "{gs_cast, ~t, ~t}", &to, &req) == 0) {
@@ -533,11 +546,29 @@ static int build4(const otpc__scn_names_t *nm, otpc_buf_t *out, const char *tag,
   return rc;
 }
 
-int otpc__scn_gs_real_op(const otpc__scn_names_t *nm, otpc_term_t op,
-                         otpc_buf_t *out) {
+/* The op's tag if it is Prefix ++ Suffix, else NULL. */
+static const char *tagged(otpc_term_t op, const char *prefix,
+                          const char *suffix, char *tag, size_t cap) {
+  otpc_iter_t it;
+  otpc_term_t first;
+  size_t n;
+  snprintf(tag, cap, "%s%s", prefix, suffix);
+  if (otpc_term_tuple(op, &it, &n) != 0 || n < 2 ||
+      otpc_iter_next(&it, &first) != 1 || !otpc_term_is_atom(first, tag))
+    return NULL;
+  return tag;
+}
+
+/* The commands of the gen_server-protocol ops Prefix ++ start / call /
+ * cast / stop (gs_, sm_), as scenario_erl_gs:real_op/2 makes them. */
+int otpc__scn_gs_like_real_op(const otpc__scn_names_t *nm, otpc_term_t op,
+                              const char *prefix, otpc_buf_t *out) {
   otpc_term_t q, a, b, c;
-  if (otpc_term_match(op, NULL, "{gs_start, ~t, ~t}", &q, &a) == 0 ||
-      otpc_term_match(op, NULL, "{gs_start, ~t, ~t, ~t}", &q, &a, &b) == 0) {
+  char tag[32];
+  const char *t;
+  if ((t = tagged(op, prefix, "start", tag, sizeof tag)) != NULL &&
+      (otpc_term_match(op, NULL, "{_, ~t, ~t}", &q, &a) == 0 ||
+       otpc_term_match(op, NULL, "{_, ~t, ~t, ~t}", &q, &a, &b) == 0)) {
     bool with_opts = otpc_term_match(op, NULL, "{_, _, _, _}") == 0;
     bool link = false;
     otpc_term_t reg = {NULL, 0};
@@ -557,28 +588,37 @@ int otpc__scn_gs_real_op(const otpc__scn_names_t *nm, otpc_term_t op,
     if (rc == 0) {
       otpc_term_t st = buf_term(&sb);
       rc = reg.p != NULL
-               ? otpc_term_build(out, NULL, "{gs_start, ~t, ~t, ~a, ~t}", &q,
-                                 &st, link ? "true" : "false", &reg)
-               : otpc_term_build(out, NULL, "{gs_start, ~t, ~t, ~a, undefined}",
+               ? otpc_term_build(out, NULL, "{~a, ~t, ~t, ~a, ~t}", t, &q, &st,
+                                 link ? "true" : "false", &reg)
+               : otpc_term_build(out, NULL, "{~a, ~t, ~t, ~a, undefined}", t,
                                  &q, &st, link ? "true" : "false");
     }
     otpc_buf_free(&sb);
     return rc;
   }
-  if (otpc_term_match(op, NULL, "{gs_call, ~t, ~t}", &q, &a) == 0)
-    return build4(nm, out, "gs_call", q, a, "default", NULL);
-  if (otpc_term_match(op, NULL, "{gs_call, ~t, ~t, ~t}", &q, &a, &c) == 0)
-    return build4(nm, out, "gs_call", q, a, "", &c);
-  if (otpc_term_match(op, NULL, "{gs_cast, ~t, ~t}", &q, &a) == 0)
-    return build4(nm, out, "gs_cast", q, a, NULL, NULL);
-  if (otpc_term_match(op, NULL, "{gs_stop, ~t}", &q) == 0) {
-    static const uint8_t normal[] = {119, 6, 'n', 'o', 'r', 'm', 'a', 'l'};
-    return build4(nm, out, "gs_stop", q, (otpc_term_t){normal, sizeof normal},
-                  "default", NULL);
+  if ((t = tagged(op, prefix, "call", tag, sizeof tag)) != NULL) {
+    if (otpc_term_match(op, NULL, "{_, ~t, ~t}", &q, &a) == 0)
+      return build4(nm, out, t, q, a, "default", NULL);
+    if (otpc_term_match(op, NULL, "{_, ~t, ~t, ~t}", &q, &a, &c) == 0)
+      return build4(nm, out, t, q, a, "", &c);
   }
-  if (otpc_term_match(op, NULL, "{gs_stop, ~t, ~t}", &q, &a) == 0)
-    return build4(nm, out, "gs_stop", q, a, "infinity", NULL);
-  if (otpc_term_match(op, NULL, "{gs_stop, ~t, ~t, ~t}", &q, &a, &c) == 0)
-    return build4(nm, out, "gs_stop", q, a, "", &c);
+  if ((t = tagged(op, prefix, "cast", tag, sizeof tag)) != NULL &&
+      otpc_term_match(op, NULL, "{_, ~t, ~t}", &q, &a) == 0)
+    return build4(nm, out, t, q, a, NULL, NULL);
+  if ((t = tagged(op, prefix, "stop", tag, sizeof tag)) != NULL) {
+    static const uint8_t normal[] = {119, 6, 'n', 'o', 'r', 'm', 'a', 'l'};
+    if (otpc_term_match(op, NULL, "{_, ~t}", &q) == 0)
+      return build4(nm, out, t, q, (otpc_term_t){normal, sizeof normal},
+                    "default", NULL);
+    if (otpc_term_match(op, NULL, "{_, ~t, ~t}", &q, &a) == 0)
+      return build4(nm, out, t, q, a, "infinity", NULL);
+    if (otpc_term_match(op, NULL, "{_, ~t, ~t, ~t}", &q, &a, &c) == 0)
+      return build4(nm, out, t, q, a, "", &c);
+  }
   return OTPC__SCN_NOMATCH;
+}
+
+int otpc__scn_gs_real_op(const otpc__scn_names_t *nm, otpc_term_t op,
+                         otpc_buf_t *out) {
+  return otpc__scn_gs_like_real_op(nm, op, "gs_", out);
 }
