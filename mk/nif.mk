@@ -1,1 +1,58 @@
 # The NIF toolkit's build rules (owned by the NIF toolkit; included by build.mk).
+#
+# nif/*.c use erl_nif.h, whose enif_* symbols exist only inside the VM: they
+# go into their own static library, linked into each NIF .so, never into
+# libotpc.a. NIF libraries are always built without sanitizers, also with
+# SANITIZE=1: the stock beam.smp cannot load an ASan-instrumented library
+# unless the ASan runtime is preloaded into the whole VM (see docs/nif.md).
+
+OTP_RELEASE := $(shell erl -noshell -eval 'io:format("~s",[erlang:system_info(otp_release)]),halt().')
+NIF_CFLAGS := -std=c11 -Wall -Wextra -Werror -g -O2 -fPIC -fvisibility=hidden \
+              -DOTPC_NIF_OTP_RELEASE=$(OTP_RELEASE)
+NIF_SRCS := $(wildcard nif/*.c)
+# error.c (otpc_strerror) is plain C, shared with the core.
+NIF_OBJS := $(NIF_SRCS:%.c=$(BUILD)/nifobj/%.o) $(BUILD)/nifobj/c_src/error.o
+NIF_A := $(BUILD)/lib/libotpc_nif.a
+NIF_EXAMPLE := $(BUILD)/lib/otpc_nif_example.so
+# The probe library of test/nif_SUITE, in two builds (for the hot upgrade)
+# and one claiming another OTP (for the loader's message).
+NIF_PROBES := $(BUILD)/nif/v1/otpc_nif_probe.so $(BUILD)/nif/v2/otpc_nif_probe.so \
+              $(BUILD)/nif/otp99/otpc_nif_probe.so
+
+PRIV_FILES += lib:$(NIF_EXAMPLE)
+
+.PHONY: nif
+c: nif
+nif: $(NIF_A) $(NIF_EXAMPLE) $(NIF_PROBES)
+
+$(BUILD)/nifobj/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) -Inif $(NIF_CFLAGS) -MMD -MP -c $< -o $@
+
+$(NIF_A): $(NIF_OBJS)
+	@mkdir -p $(@D)
+	rm -f $@
+	ar rcs $@ $^
+
+$(NIF_EXAMPLE): $(BUILD)/nifobj/nif/examples/otpc_nif_example.o $(NIF_A)
+	@mkdir -p $(@D)
+	$(CC) -shared -o $@ $^ -lm
+
+$(BUILD)/nif/v%/otpc_nif_probe.so: nif/test/otpc_nif_probe.c $(NIF_A)
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(NIF_CFLAGS) -DPROBE_VERSION=$* -MMD -MP -shared \
+	  -o $@ $< $(NIF_A) -lm
+
+$(BUILD)/nif/otp99/otpc_nif_probe.so: nif/test/otpc_nif_probe.c $(NIF_A)
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(NIF_CFLAGS) -UOTPC_NIF_OTP_RELEASE \
+	  -DOTPC_NIF_OTP_RELEASE=99 -DPROBE_VERSION=99 -DPROBE_FAKE_NIF_MINOR=99 \
+	  -shared -o $@ $< $(NIF_A) -lm
+
+# The spec parser needs no VM: it is fuzzed on its own.
+$(BUILD)/fuzz/fuzz_nif_spec: $(BUILD)/fuzzobj/test/fuzz/fuzz_nif_spec.o \
+    $(BUILD)/fuzzobj/nif/spec.o $(FUZZ_OBJS)
+	@mkdir -p $(@D)
+	$(FUZZ_CC) -fsanitize=fuzzer,address,undefined -o $@ $^ $(LDLIBS)
+
+-include $(NIF_OBJS:.o=.d) $(BUILD)/nifobj/nif/examples/otpc_nif_example.d
