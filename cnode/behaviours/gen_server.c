@@ -240,9 +240,12 @@ static void dispatch(otpc_gs_t *gs, otpc_term_t t) {
     gs->in_cb = true;
     gs->cls->handle_cast(gs, gs->user, req);
     gs->in_cb = false;
-  } else if (otpc_term_match(t, NULL, "{system, _, {terminate, ~t}}",
-                             &reason) == 0) {
-    /* sys:terminate/3, as gen_server:stop sends it. */
+  } else if (otpc_term_match(t, NULL, "{system, {~p, ~t}, {terminate, ~t}}",
+                             &pid, &tag, &reason) == 0) {
+    /* sys:terminate/3, as gen_server:stop sends it. sys.erl answers ok
+     * before the terminate runs, and proc_lib:stop's helper waits for that
+     * ok before it waits for the DOWN. */
+    otpc_sendf(gs->self, pid, "{~t, ok}", &tag);
     stop_now(gs, reason, false);
   } else if (otpc_term_match(t, NULL, "{system, _, _}") == 0) {
     return; /* other sys requests: not yet (get_state, suspend, ...) */
@@ -700,9 +703,10 @@ static int stop(otpc_proc_t *self, otpc_pid_t server, otpc_term_t reason,
     return rc;
   }
   w->has_mon = true;
-  otpc_pid_t me = otpc_self(self);
-  /* sys:terminate's request; the server never answers it but by dying. */
-  rc = otpc_sendf(self, server, "{system, {~p, ~r}, {terminate, ~t}}", &me,
+  /* sys:terminate's request. We wait for the DOWN only, so sys's `ok` is
+   * addressed to the server itself, which dies with it unread: it can
+   * never be taken for this stop's result nor linger in our mailbox. */
+  rc = otpc_sendf(self, server, "{system, {~p, ~r}, {terminate, ~t}}", &server,
                   &w->mref, &reason);
   if (rc < 0) {
     otpc_demonitor(self, &w->mref, OTPC_DEMONITOR_FLUSH);

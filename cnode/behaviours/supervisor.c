@@ -1362,8 +1362,15 @@ static void sup_handle(otpc_proc_t *self, void *state, otpc_msg_t *msg) {
       stop_all(s, reason); /* gen_server: the parent's exit, trapped */
     else
       handle_exit(s, pid, reason);
-  } else if (otpc_term_match(t, NULL, "{system, _, {terminate, ~t}}",
-                             &reason) == 0) {
+  } else if (otpc_term_match(t, NULL, "{system, {~p, ~t}, {terminate, ~t}}",
+                             &pid, &tag, &reason) == 0) {
+    /* sys:terminate: as sys.erl, ok goes back before the terminate runs
+     * (proc_lib:stop's helper waits for it, then for the DOWN). */
+    if (tag.len <= OTPC_GS_TAG_MAX) {
+      otpc_gs_from_t from = {.pid = pid, .tag_len = tag.len};
+      memcpy(from.tag, tag.p, tag.len);
+      replyf(s, &from, "ok");
+    }
     stop_all(s, reason);
   } else if (otpc_term_match(t, NULL, "{system, _, _}") == 0) {
     return; /* other sys requests: not yet */
