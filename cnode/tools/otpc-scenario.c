@@ -314,6 +314,7 @@ static const struct {
 } families[] = {
     {otpc__scn_gs_real_op, otpc__scn_gs_op},
     {otpc__scn_sup_real_op, otpc__scn_sup_op},
+    {otpc__scn_sm_real_op, otpc__scn_sm_op},
 };
 
 /* A family's pending op has its result: report it, take commands again. */
