@@ -22,6 +22,7 @@
 
 -export([all/0, init_per_suite/1, end_per_suite/1, end_per_testcase/2]).
 -export([wrong_cookie_beam_to_c/1, wrong_cookie_c_to_beam/1,
+         wrong_cookie_c_to_beam_reason/1,
          hs_garbage_name/1, hs_truncated_name/1, hs_truncated_name_open/1,
          hs_bad_name_fields/1, hs_garbage_reply/1, hs_wrong_digest/1,
          hs_truncated_reply/1, frame_garbage/1, frame_bad_control/1, frame_unknown_op/1,
@@ -283,6 +284,22 @@ wrong_cookie_c_to_beam(_Config) ->
     ctl(linked),
     logged(H, "^handshake with " ++ atom_to_list(PNode) ++ " failed: .+"),
     ctl({'EXIT', P, noconnection}),
+    stopped(H).
+
+%% Not in all/0 (a gap in cnode/dist/node.c, reported): when the BEAM
+%% refuses the C node's challenge reply it closes the socket, and otpc-node
+%% logs only "handshake with P failed: connection closed by peer", which
+%% does not point at the cookie, though a close while the initiator waits
+%% for the challenge ack has no other common cause (OTP's acceptor closes
+%% there only for a bad digest). This case asserts the clearer line.
+wrong_cookie_c_to_beam_reason(_Config) ->
+    {H, Node} = start_node("not_the_cookie"),
+    true = erlang:set_cookie(Node, not_the_cookie),
+    {_Peer, PNode} = start_peer([]),
+    P = spawn(PNode, ?MODULE, forward, [self()]),
+    {ctl, Node} ! {self(), send, P, hello},
+    ctl(sent),
+    logged(H, "^handshake with " ++ atom_to_list(PNode) ++ " failed: .*(cookie|challenge)"),
     stopped(H).
 
 ctl(Expect) ->
