@@ -18,6 +18,8 @@
  *                    small_cpu_client_ns and small_cpu_server_ns per message
  *   bin:SIZE:TOTAL   TOTAL bytes as SIZE-byte binaries: bin_SIZE_mbs (MB/s)
  *   rtt:K            K sequential gen_server calls: rtt_p50_us, rtt_p99_us
+ *                    (otpc: from its blocking thread process, then again
+ *                    from a scheduler process: rtt_proc_p50_us, _p99_us)
  *   hol:TOTAL:CHUNK  TOTAL bytes as CHUNK-byte binaries from one process while
  *                    another makes calls on the same connection until the
  *                    transfer ends: hol_p50_us, hol_p99_us, hol_calls,

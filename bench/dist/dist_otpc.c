@@ -221,6 +221,60 @@ static double call_once(otpc_proc_t *self, otpc_pid_t server, otpc_term_t req) {
   return us;
 }
 
+/* The same calls from an ordinary process on the schedulers, as a C
+ * process would make them (a continuation per reply, no thread): it tells
+ * the thread-process hop apart from the rest of the round trip. The
+ * samples go to the caller through `v`, read after its {rtt_done} message. */
+typedef struct caller_arg {
+  otpc_pid_t server, report;
+  otpc_msg_t *req;
+  double *v;
+  long k;
+} caller_arg_t;
+
+typedef struct caller {
+  caller_arg_t a;
+  long i;
+  double t0;
+} caller_t;
+
+static void caller_next(otpc_proc_t *self, caller_t *c);
+
+static void caller_reply(otpc_proc_t *self, void *state,
+                         const otpc_gs_result_t *res, void *ctx) {
+  (void)ctx;
+  caller_t *c = state;
+  if (res->status != OTPC_GS_OK)
+    dist_fail("call: status %d, expected a reply", (int)res->status);
+  c->a.v[c->i++] = (dist_now_s() - c->t0) * 1e6;
+  caller_next(self, c);
+}
+
+static void caller_next(otpc_proc_t *self, caller_t *c) {
+  if (c->i == c->a.k) {
+    TRY(otpc_sendf(self, c->a.report, "rtt_done"));
+    return;
+  }
+  c->t0 = dist_now_s();
+  TRY(otpc_gen_server_call(self, c->a.server, otpc_msg_term(c->a.req), 30000,
+                           caller_reply, NULL));
+}
+
+static void caller_init(otpc_proc_t *self, void *state, void *arg) {
+  caller_t *c = state;
+  c->a = *(caller_arg_t *)arg;
+  caller_next(self, c);
+}
+
+static const otpc_proc_class_t caller_class = {.name = "dist_bench_caller",
+                                               .state_size = sizeof(caller_t),
+                                               .init = caller_init};
+
+static bool match_rtt_done(otpc_term_t t, const void *arg) {
+  (void)arg;
+  return otpc_term_match(t, NULL, "rtt_done") == 0;
+}
+
 static void run_rtt(otpc_proc_t *self, otpc_pid_t server, long k) {
   otpc_msg_t *req;
   TRY(otpc_msg_build(&req, NULL, "ping"));
@@ -231,6 +285,16 @@ static void run_rtt(otpc_proc_t *self, otpc_pid_t server, long k) {
     v[i] = call_once(self, server, otpc_msg_term(req));
   printf("rtt_p50_us=%.1f\n", dist_percentile(v, (size_t)k, 50));
   printf("rtt_p99_us=%.1f\n", dist_percentile(v, (size_t)k, 99));
+  caller_arg_t a = {server, otpc_self(self), req, v, k};
+  otpc_pid_t cp;
+  TRY(otpc_spawn(self, &caller_class, &a, NULL, &cp));
+  otpc_msg_t *done;
+  if (otpc_thread_receive(self, match_rtt_done, NULL, DIST_TIMEOUT_S * 1000,
+                          &done) != 0)
+    dist_fail("the caller process did not finish its calls");
+  otpc_msg_unref(done);
+  printf("rtt_proc_p50_us=%.1f\n", dist_percentile(v, (size_t)k, 50));
+  printf("rtt_proc_p99_us=%.1f\n", dist_percentile(v, (size_t)k, 99));
   free(v);
   otpc_msg_unref(req);
 }

@@ -176,6 +176,8 @@ report bin_64kb MB/s higher beam oo bin_65536_mbs bb bin_65536_mbs
 report bin_1mb MB/s higher beam oo bin_1048576_mbs bb bin_1048576_mbs
 report call_rtt_p50 us lower ei oo rtt_p50_us ee rtt_p50_us
 report call_rtt_p99 us lower ei oo rtt_p99_us ee rtt_p99_us
+report call_rtt_proc_p50 us lower ei oo rtt_proc_p50_us ee rtt_p50_us
+report call_rtt_proc_p99 us lower ei oo rtt_proc_p99_us ee rtt_p99_us
 report call_rtt_p50 us lower beam oo rtt_p50_us bb rtt_p50_us
 report call_rtt_p99 us lower beam oo rtt_p99_us bb rtt_p99_us
 report beam2c_call_rtt_p50 us lower ei bo rtt_p50_us be rtt_p50_us
