@@ -31,4 +31,10 @@ int otpc__gen_call(otpc_proc_t *self, otpc_pid_t server, bool pid_label,
                    otpc_term_t req, int64_t timeout_ms, otpc_gs_cont_fn cont,
                    void *ctx, otpc_gs_result_t *res);
 
+/* gen:reply(From, Reply) with From the term {Pid, Tag} of a request and
+ * the reply built from fmt; a From of another shape is ignored. Defined in
+ * gen_statem.c. */
+int otpc__gen_reply_from(otpc_proc_t *self, otpc_term_t from, const char *fmt,
+                         ...);
+
 #endif

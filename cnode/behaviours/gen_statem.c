@@ -412,6 +412,27 @@ otpc_proc_t *otpc_sm_proc(otpc_sm_t *sm) {
   return sm != NULL ? sm->self : NULL;
 }
 
+int otpc__gen_reply_from(otpc_proc_t *self, otpc_term_t from, const char *fmt,
+                         ...) {
+  otpc_gs_from_t f;
+  otpc_term_t tag;
+  if (otpc_term_match(from, NULL, "{~p, ~t}", &f.pid, &tag) != 0 ||
+      tag.len > OTPC_GS_TAG_MAX)
+    return OTPC_EINVAL;
+  f.tag_len = tag.len;
+  memcpy(f.tag, tag.p, tag.len);
+  otpc_buf_t b;
+  otpc_buf_init(&b);
+  va_list ap;
+  va_start(ap, fmt);
+  int rc = otpc_term_vbuild(&b, NULL, fmt, ap);
+  va_end(ap);
+  if (rc == 0)
+    rc = otpc_gen_server_reply(self, &f, buf_term(&b));
+  otpc_buf_free(&b);
+  return rc;
+}
+
 /* ---------------------------------------------------------- the loop */
 
 static void reset_cb(otpc_sm_t *sm) {
@@ -793,9 +814,13 @@ static void sm_handle(otpc_proc_t *self, void *state, otpc_msg_t *msg) {
       return;
     } else if (n == 3 && otpc_term_is_atom(a, "system") == 1) {
       otpc_term_t reason;
-      if (otpc_term_match(c, NULL, "{terminate, ~t}", &reason) == 0)
-        stop_now(sm, reason); /* sys:terminate, as gen_statem:stop */
-      return;                 /* other sys requests: not yet */
+      if (otpc_term_match(c, NULL, "{terminate, ~t}", &reason) == 0) {
+        /* sys:terminate, as gen_statem:stop: sys.erl answers ok first
+         * (proc_lib:stop's helper waits for it, then for the DOWN). */
+        otpc__gen_reply_from(self, b, "ok");
+        stop_now(sm, reason);
+      }
+      return; /* other sys requests: not yet */
     } else if (n == 3 && otpc_term_is_atom(a, "EXIT") == 1) {
       otpc_pid_t pid;
       if (otpc_term_pid(b, &pid) == 0 && pid_eq(pid, sm->parent))

@@ -120,7 +120,8 @@ typedef struct otpc_ge_start_opts {
   otpc_ge_overflow_t overflow;
 } otpc_ge_start_opts_t;
 
-/* gen_event:start / start_link. Results as gen_server's start. */
+/* gen_event:start / start_link. Results as gen_server's start. `opts`
+ * (NULL: defaults) must stay valid until the start completes. */
 int otpc_gen_event_start(otpc_proc_t *self, const otpc_ge_start_opts_t *opts,
                          otpc_gs_cont_fn cont, void *ctx);
 int otpc_gen_event_start_blocking(otpc_proc_t *self,
