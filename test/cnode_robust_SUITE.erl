@@ -82,7 +82,10 @@ stopped(H) ->
 
 %% Waits for a log line of otpc-node matching Re; returns it.
 logged(H, Re) ->
-    case otpc_test_lib:wait_line(H, Re, ?T) of
+    logged(H, Re, ?T).
+
+logged(H, Re, Timeout) ->
+    case otpc_test_lib:wait_line(H, Re, Timeout) of
         {ok, Line} -> ct:log("otpc-node logged: ~ts", [Line]), Line;
         Error -> ct:fail({not_logged, Re, Error})
     end.
@@ -334,7 +337,8 @@ hs_truncated_name_open(_Config) ->
     {S, Who} = raw_connect(Node),
     <<Half:10/binary, _/binary>> = send_name(raw_name()),
     send(S, Half),
-    logged(H, "^handshake with " ++ Who ++ " failed: setup timeout"),
+    %% The node's setup time is 7 s, checked once a second.
+    logged(H, "^handshake with " ++ Who ++ " failed: setup timeout", 3 * ?T),
     closed(S),
     done(F).
 
