@@ -355,9 +355,8 @@ static void flush_events(otpc_prog_t *p) {
 }
 
 int otpc_prog_emit(otpc_prog_t *p, const char *fmt, ...) {
-  if (p->ev_head == NULL ? 0 : p->ev_n >= p->cfg.max_events)
-    return OTPC_ELIMIT;
-  if (p->ev_head == NULL && p->credit == 0 && p->cfg.max_events == 0)
+  /* Room in the queue, or a credit to send it at once. */
+  if (p->ev_n >= p->cfg.max_events && !(p->ev_head == NULL && p->credit > 0))
     return OTPC_ELIMIT;
   event_t *e = malloc(sizeof *e);
   if (e == NULL)

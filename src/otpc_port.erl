@@ -40,6 +40,7 @@
              queue = queue:new() :: queue:queue({gen_server:from(), term()}),
              max_queue :: non_neg_integer() | infinity,
              events :: pid() | undefined,
+             event_window :: non_neg_integer(),
              last_error :: binary() | undefined,
              crashed :: {non_neg_integer(), term()} | undefined}).
 
@@ -150,8 +151,9 @@ await_hello(Port, OsPid, Path, Opts, MaxFrame) ->
                     S = #st{port = Port, os_pid = OsPid, path = Path,
                             max_frame = min(M, MaxFrame), window = W,
                             max_queue = maps:get(max_queue, Opts, 10000),
-                            events = Events},
-                    send(S, {credit, maps:get(event_window, Opts, 64)}),
+                            events = Events,
+                            event_window = maps:get(event_window, Opts, 64)},
+                    grant(S#st.event_window, S),
                     {ok, S};
                 Other ->
                     catch port_close(Port),
@@ -211,6 +213,9 @@ handle_info({Port, {exit_status, Status}}, #st{port = Port} = S) ->
 handle_info({'EXIT', Port, Why}, #st{port = Port} = S) ->
     {stop, {port_closed, Why}, fail_all({error, {port_closed, Why}}, S)};
 handle_info({'DOWN', _, process, Pid, _}, #st{events = Pid} = S) ->
+    %% The credits it held died with it: from now on events are dropped,
+    %% and the program gets a window again so that it is not stuck.
+    grant(S#st.event_window, S),
     {noreply, S#st{events = undefined}};
 handle_info(_Other, S) ->
     {noreply, S}.
@@ -281,6 +286,9 @@ dispatch(From, Request, #st{next_id = Id} = S) ->
             gen_server:reply(From, Error),
             S
     end.
+
+grant(0, _S) -> ok;
+grant(N, S) -> send(S, {credit, N}).
 
 send(S, Msg) ->
     Bin = term_to_binary(Msg),

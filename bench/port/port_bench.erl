@@ -4,6 +4,9 @@
 %%   rtt   Side Path Bytes N Pct    the Pct percentile of N round trips, us
 %%   tput  Side Path Bytes N Win    requests per second, Win in flight
 %%   genserver Path Bytes N Pct     round trips through otpc_port:call, us
+%%   cpu   Side Path Bytes N Win    the program's own CPU time per request
+%%                                  (pipelined as tput), in us: steadier
+%%                                  than wall time on a shared machine
 -module(port_bench).
 -export([main/1]).
 
@@ -31,6 +34,19 @@ run(tput, [Side, Path, Bytes, N0, Win0]) ->
     pipeline(S, Port, B, min(Win, N) + 1, N, N),
     Ms = bench_util:elapsed_ms(T0),
     bench_util:report("~.1f", N * 1000 / Ms);
+run(cpu, [Side, Path, Bytes, N0, Win0]) ->
+    Port = open(list_to_atom(Side), Path),
+    {os_pid, OsPid} = erlang:port_info(Port, os_pid),
+    B = payload(Bytes),
+    N = list_to_integer(N0),
+    Win = list_to_integer(Win0),
+    S = list_to_atom(Side),
+    Cpu0 = cpu_ticks(OsPid),
+    [send(S, Port, I, B) || I <- lists:seq(1, min(Win, N))],
+    pipeline(S, Port, B, min(Win, N) + 1, N, N),
+    Ticks = cpu_ticks(OsPid) - Cpu0,
+    %% Linux reports CPU time in ticks of 10 ms (USER_HZ 100).
+    bench_util:report("~.3f", Ticks * 10000 / N);
 run(genserver, [Path, Bytes, N, Pct]) ->
     {ok, P} = otpc_port:start_link(Path, #{}),
     B = payload(Bytes),
@@ -77,6 +93,13 @@ pipeline(S, Port, B, Next, N, Left) ->
     ok = check(S, recv(Port), any, B),
     Next =< N andalso send(S, Port, Next, B),
     pipeline(S, Port, B, Next + 1, N, Left - 1).
+
+cpu_ticks(OsPid) ->
+    {ok, Stat} = file:read_file("/proc/" ++ integer_to_list(OsPid) ++ "/stat"),
+    [_, Rest] = binary:split(Stat, <<") ">>),
+    Fields = binary:split(Rest, <<" ">>, [global]),
+    %% utime and stime are fields 14 and 15 of stat, 12 and 13 after ") ".
+    binary_to_integer(lists:nth(12, Fields)) + binary_to_integer(lists:nth(13, Fields)).
 
 percentile(Times, Pct) ->
     Sorted = lists:sort(Times),

@@ -5,6 +5,9 @@
 # alternately, as shared BENCHMARKS.md asks. Sizes (environment):
 #   PORT_RTT_N=5000      sequential round trips per run
 #   PORT_TPUT_N=200000   pipelined requests per run, PORT_WINDOW=64 in flight
+# Figures: rtt_{8b,1kb}_p{50,99} (us), pipelined_throughput (req/s),
+# otpc_port_call_rtt_8b_p50 (through the gen_server), cpu_per_req_8b (us of
+# the program's own CPU time per request).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 source bench/lib/pair.sh
@@ -41,3 +44,7 @@ bench_pair port pipelined_throughput req/s higher plain \
 bench_pair port otpc_port_call_rtt_8b_p50 us lower plain \
   "$drive genserver $otpc 8 $RTT_N 50" \
   "$drive rtt plain $plain 8 $RTT_N 50"
+# The program's own CPU per request (pipelined): steadier than wall time.
+bench_pair port cpu_per_req_8b us lower plain \
+  "$drive cpu otpc $otpc 8 $TPUT_N $WIN" \
+  "$drive cpu plain $plain 8 $TPUT_N $WIN"
