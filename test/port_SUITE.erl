@@ -17,7 +17,7 @@
          malformed_frames_get_clear_errors/1, oversized_frames_rejected/1,
          packet_1_and_2/1, credits_bound_a_fast_producer/1,
          window_holds_callers_back/1, stray_prints_become_logs/1,
-         casts_and_logs/1]).
+         casts_and_logs/1, children_killed_with_escalation/1]).
 %% Supervisor callback (crash_reported_and_restarted) and logger handler.
 -export([init/1, log/2]).
 
@@ -29,7 +29,7 @@ all() ->
      beam_sigkill_leaves_no_orphans, port_closed_while_busy,
      malformed_frames_get_clear_errors, oversized_frames_rejected, packet_1_and_2,
      credits_bound_a_fast_producer, window_holds_callers_back,
-     stray_prints_become_logs, casts_and_logs].
+     stray_prints_become_logs, casts_and_logs, children_killed_with_escalation].
 
 init_per_testcase(_Case, Config) ->
     [{path, otpc_test_lib:executable("otpc-port-example")} | Config].
@@ -272,6 +272,23 @@ casts_and_logs(Config) ->
     ok = otpc_port:stop(P),
     {error, noproc} = otpc_port:call(P, {echo, 1}, 5000).
 
+children_killed_with_escalation(Config) ->
+    {ok, P} = otpc_port:start_link(?config(path, Config), #{}),
+    {ok, {ok, Meek}} = otpc_port:call(P, {spawn_sleeper, 600}, 5000),
+    {ok, {ok, Stubborn}} = otpc_port:call(P, {spawn_stubborn, 600}, 5000),
+    %% The shell has set up its trap once it has become sleep.
+    wait_until(fun() -> proc_comm(Stubborn) =:= <<"sleep">> end),
+    {ok, ok} = otpc_port:call(P, {kill_child, Meek}, 5000),
+    {ok, ok} = otpc_port:call(P, {kill_child, Stubborn}, 5000),
+    wait_until(fun() -> not otpc_test_lib:os_pid_alive(Meek) end),
+    %% TERM is ignored; the KILL after the grace time ends it.
+    wait_until(fun() -> not otpc_test_lib:os_pid_alive(Stubborn) end),
+    %% Both reaped by the program (no zombies), and no longer its children.
+    wait_until(fun() -> not filelib:is_file("/proc/" ++ integer_to_list(Stubborn)) end),
+    {ok, {error, not_a_child}} = otpc_port:call(P, {kill_child, Stubborn}, 5000),
+    {ok, {error, not_a_child}} = otpc_port:call(P, {kill_child, 1}, 5000),
+    ok = otpc_port:stop(P).
+
 %%% Supervisor and logger callbacks ----------------------------------------
 
 init({sup, Path}) ->
@@ -341,6 +358,12 @@ drain(P, W, Next, N, Max) ->
      || I <- lists:seq(Next, Next + Take - 1)],
     otpc_port:credit(P, Take),
     drain(P, W, Next + Take, N, max(Max, Len)).
+
+proc_comm(OsPid) ->
+    case file:read_file("/proc/" ++ integer_to_list(OsPid) ++ "/comm") of
+        {ok, Comm} -> string:trim(Comm);
+        {error, _} -> gone
+    end.
 
 raw_port(Config, Env) ->
     open_port({spawn_executable, ?config(path, Config)},

@@ -13,6 +13,9 @@
  *   {print, Text}        -> ok, after printing Text on stdout (a log line)
  *   {log, Text}          -> ok, after sending Text as a log event
  *   {spawn_sleeper, S}   -> {ok, OsPid} of a child running sleep S
+ *   {spawn_stubborn, S}  -> the same, but the child ignores SIGTERM
+ *   {kill_child, OsPid}  -> ok once TERM was sent (KILL follows after the
+ *                           grace time), {error, not_a_child} otherwise
  * The names of echo, add, sleep and crash are stable: checks outside the
  * test suite use them. */
 #include <signal.h>
@@ -227,6 +230,25 @@ static void stream_pump(otpc_prog_t *p, void *ud) {
   }
 }
 
+/* ----------------------------------------------------------- children */
+
+/* A child sleeping secs seconds; a stubborn one ignores SIGTERM (the
+ * ignored disposition survives exec), so only the KILL that follows ends
+ * it. */
+static int do_spawn(otpc_prog_t *p, otpc_prog_req_t *req, uint64_t secs,
+                    int stubborn) {
+  char num[24], cmd[64];
+  snprintf(num, sizeof num, "%llu", (unsigned long long)secs);
+  snprintf(cmd, sizeof cmd, "trap '' TERM; exec /bin/sleep %s", num);
+  char *plain[] = {"/bin/sleep", num, NULL};
+  char *shell[] = {"/bin/sh", "-c", cmd, NULL};
+  pid_t pid;
+  int rc = otpc_prog_spawn(p, stubborn ? shell : plain, &pid);
+  if (rc < 0)
+    return rc;
+  return otpc_prog_reply(req, "{ok, ~l}", (long)pid);
+}
+
 /* ---------------------------------------------------------- dispatch */
 
 static int handle(otpc_prog_t *p, otpc_prog_req_t *req, otpc_term_t r,
@@ -268,16 +290,14 @@ static int handle(otpc_prog_t *p, otpc_prog_req_t *req, otpc_term_t r,
     otpc_prog_log(p, "notice", "%s", text);
     return otpc_prog_reply(req, "ok");
   }
-  if (otpc_term_match(r, NULL, "{spawn_sleeper, ~U}", &n) == 0) {
-    char secs[24];
-    snprintf(secs, sizeof secs, "%llu", (unsigned long long)n);
-    char *argv[] = {"/bin/sleep", secs, NULL};
-    pid_t pid;
-    int rc = otpc_prog_spawn(p, argv, &pid);
-    if (rc < 0)
-      return rc;
-    return otpc_prog_reply(req, "{ok, ~l}", (long)pid);
-  }
+  int stubborn = otpc_term_match(r, NULL, "{spawn_stubborn, ~U}", &n) == 0;
+  if (stubborn || otpc_term_match(r, NULL, "{spawn_sleeper, ~U}", &n) == 0)
+    return do_spawn(p, req, n, stubborn);
+  long pid;
+  if (otpc_term_match(r, NULL, "{kill_child, ~l}", &pid) == 0)
+    return otpc_prog_kill(p, (pid_t)pid) == 0
+               ? otpc_prog_reply(req, "ok")
+               : otpc_prog_reply(req, "{error, not_a_child}");
   return otpc_prog_reply(req, "{error, {unknown_request, ~t}}", &r);
 }
 
