@@ -60,7 +60,9 @@
 %% announce themselves with {'$ev', Pid, {puppet, Name}}, add entries with
 %% {'$ev', Pid, {cb, Entry}}, and link to the controller, which traps exits,
 %% so their exit reasons come as 'EXIT' messages. A name used again (a
-%% restarted child) is given a suffix: s, then 's#2', 's#3'.
+%% restarted child) is given a suffix: s, then 's#2', 's#3'. A process a
+%% family cannot put code into (an event manager) is announced by its
+%% starter with {'$ev', Starter, {watch, Pid, Name}} and monitored.
 -module(scenario_erl).
 
 -export([run/1, load_file/1, load_dir/1]).
@@ -70,7 +72,7 @@
 -export([proc_init/3]).
 
 -define(TIMEOUT, 5000).
--define(FAMILIES, [scenario_erl_gs, scenario_erl_sup, scenario_erl_sm]).
+-define(FAMILIES, [scenario_erl_gs, scenario_erl_sup, scenario_erl_sm, scenario_erl_ev]).
 
 %%% API ------------------------------------------------------------------
 
@@ -243,6 +245,13 @@ event({'$ev', Pid, {puppet, Q}}, #{pids := Pids, names := Names, alive := Alive,
     P = fresh_name(Q, Pids, 2),
     S#{pids := Pids#{P => Pid}, names := Names#{Pid => P}, alive := Alive#{P => true},
        order := Order ++ [P], traces := Tr#{P => []}, puppets := Pup#{P => Pid}};
+event({'$ev', _, {watch, Pid, Q}}, S) ->
+    %% A family's process with no code of ours to link from (an event
+    %% manager): its starter announces it before its start op returns, and
+    %% the controller monitors it.
+    #{mons := Mons} = S1 = event({'$ev', Pid, {puppet, Q}}, S),
+    P = name(Pid, S1),
+    S1#{mons := Mons#{erlang:monitor(process, Pid) => P}};
 event({'$ev', Pid, {cb, Entry}}, S) ->
     append(name(Pid, S), Entry, S);
 event({'EXIT', Pid, Reason}, #{puppets := Pup, alive := Alive} = S) ->
@@ -321,8 +330,9 @@ finish(S) ->
     maps:foreach(fun(P, Pid) ->
                          case is_alive(P, S1) of
                              true ->
+                                 Ref = erlang:monitor(process, Pid),
                                  exit(Pid, kill),
-                                 receive {'EXIT', Pid, _} -> ok end;
+                                 receive {'DOWN', Ref, process, _, _} -> ok end;
                              false ->
                                  ok
                          end

@@ -736,6 +736,13 @@ static void handle_event(ctl_t *c, otpc_msg_t *m) {
   } else if (otpc_term_match(t, NULL, "{'$ev', ~p, {puppet, ~a}}", &pid,
                              &name) == 0) {
     add_puppet(c, pid, name);
+  } else if (otpc_term_match(t, NULL, "{'$ev', _, {watch, ~p, ~a}}", &pid,
+                             &name) == 0) {
+    /* A process with no code of ours (an event manager), announced by its
+     * starter before its start returned: monitored from here. */
+    add_puppet(c, pid, name);
+    if ((p = by_pid(c, &pid)) != NULL)
+      otpc_monitor(c->self, pid, &p->mon);
   } else if (otpc_term_match(t, NULL, "{'$ev', ~p, {cb, ~t}}", &pid, &x) == 0) {
     if ((p = by_pid(c, &pid)) != NULL)
       append(p, "~t", x, x);

@@ -43,6 +43,10 @@ int otpc__scn_sm_real_op(const otpc__scn_names_t *names, otpc_term_t op,
                          otpc_buf_t *out);
 int otpc__scn_sm_op(otpc_proc_t *self, otpc_pid_t ctl, otpc_term_t op,
                     otpc_buf_t *res, otpc__scn_done_fn done);
+int otpc__scn_ev_real_op(const otpc__scn_names_t *names, otpc_term_t op,
+                         otpc_buf_t *out);
+int otpc__scn_ev_op(otpc_proc_t *self, otpc_pid_t ctl, otpc_term_t op,
+                    otpc_buf_t *res, otpc__scn_done_fn done);
 int otpc__scn_sup_real_op(const otpc__scn_names_t *names, otpc_term_t op,
                           otpc_buf_t *out);
 int otpc__scn_sup_op(otpc_proc_t *self, otpc_pid_t ctl, otpc_term_t op,
