@@ -41,6 +41,7 @@
              max_queue :: non_neg_integer() | infinity,
              events :: pid() | undefined,
              event_window :: non_neg_integer(),
+             dropped = 0 :: non_neg_integer(),
              last_error :: binary() | undefined,
              crashed :: {non_neg_integer(), term()} | undefined}).
 
@@ -103,7 +104,8 @@ cast(Server, Request) ->
 credit(Server, N) when is_integer(N), N > 0 ->
     gen_server:cast(Server, {credit, N}).
 
-%% @doc os_pid, in_flight, queued, window, max_frame.
+%% @doc os_pid, in_flight, queued, window, max_frame, events_dropped (for
+%% want of an events process).
 -spec info(server()) -> map().
 info(Server) ->
     gen_server:call(Server, info).
@@ -179,7 +181,7 @@ handle_call({call, Request}, From, S) ->
 handle_call(info, _From, S) ->
     {reply, #{os_pid => S#st.os_pid, in_flight => map_size(S#st.in_flight),
               queued => queue:len(S#st.queue), window => S#st.window,
-              max_frame => S#st.max_frame}, S}.
+              max_frame => S#st.max_frame, events_dropped => S#st.dropped}, S}.
 
 handle_cast({cast, Request}, S) ->
     case send(S, {cast, Request}) of
@@ -233,7 +235,7 @@ handle_msg({event, Term}, #st{events = undefined} = S) ->
     %% Nobody listens: the event is dropped and its credit given back.
     ?LOG_DEBUG("~ts: event dropped: ~0tp", [S#st.path, Term]),
     send(S, {credit, 1}),
-    {noreply, S};
+    {noreply, S#st{dropped = S#st.dropped + 1}};
 handle_msg({event, Term}, #st{events = Pid} = S) ->
     Pid ! {otpc_port_event, self(), Term},
     {noreply, S};

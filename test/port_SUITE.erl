@@ -225,7 +225,18 @@ credits_bound_a_fast_producer(Config) ->
     true = Max =< W,
     {ok, sync} = otpc_port:call(P, {echo, sync}, 5000),
     {message_queue_len, 0} = process_info(self(), message_queue_len),
-    ok = otpc_port:stop(P).
+    ok = otpc_port:stop(P),
+    %% An events process that dies holding its credits does not stall the
+    %% program: the rest is dropped (and counted), credits given again.
+    Sink = spawn(fun() -> receive never -> ok end end),
+    {ok, P2} = otpc_port:start_link(?config(path, Config), #{events => Sink, event_window => W}),
+    {ok, {ok, N}} = otpc_port:call(P2, {stream, N}, 5000),
+    {ok, sync} = otpc_port:call(P2, {echo, sync}, 5000),
+    {message_queue_len, W} = process_info(Sink, message_queue_len),
+    #{events_dropped := 0} = otpc_port:info(P2),
+    exit(Sink, kill),
+    wait_until(fun() -> maps:get(events_dropped, otpc_port:info(P2)) =:= N - W end),
+    ok = otpc_port:stop(P2).
 
 window_holds_callers_back(Config) ->
     {ok, P} = otpc_port:start_link(?config(path, Config), #{window => 2, max_queue => 1}),
