@@ -1097,6 +1097,15 @@ static uint64_t ticket_mac(uint64_t addr) {
   return x ^ (x >> 31);
 }
 
+/* start_child's job for the child just written at s->ch[s->n]. */
+static void start_added(sup_t *s) {
+  s->n++;
+  plan(s, J_CALL_START);
+  s->call_is_restart = false;
+  add_step(s, STEP_START, s->n - 1);
+  run_job(s);
+}
+
 static void call_start_static(sup_t *s, otpc_term_t arg) {
   uint64_t addr, mac;
   if (otpc_term_match(arg, NULL, "{'$otpc_child_spec', ~U, ~U}", &addr, &mac) !=
@@ -1130,18 +1139,17 @@ static void call_start_static(sup_t *s, otpc_term_t arg) {
     replyf(s, &s->from, "{error, enomem}");
     return;
   }
-  s->n++;
-  plan(s, J_CALL_START);
-  s->call_is_restart = false;
-  add_step(s, STEP_START, s->n - 1);
-  run_job(s);
+  start_added(s);
 }
 
 static void call_start_dynamic(sup_t *s, otpc_term_t extra) {
   if (otpc_term_type(extra) != OTPC_T_LIST &&
       otpc_term_type(extra) != OTPC_T_NIL) {
-    /* OTP's A ++ EArgs raises badarg in the supervisor. */
-    otpc_exitf(s->self, "badarg");
+    /* OTP's A ++ EArgs raises badarg in the supervisor: it terminates
+     * its children and exits (the caller gets no reply but the DOWN). */
+    static const uint8_t badarg[] = {119, 6, 'b', 'a', 'd', 'a', 'r', 'g'};
+    stop_all(s, (otpc_term_t){badarg, sizeof badarg});
+    return;
   }
   if (grow(s) != 0) {
     replyf(s, &s->from, "{error, enomem}");
@@ -1155,11 +1163,7 @@ static void call_start_dynamic(sup_t *s, otpc_term_t extra) {
     replyf(s, &s->from, "{error, enomem}");
     return;
   }
-  s->n++;
-  plan(s, J_CALL_START);
-  s->call_is_restart = false;
-  add_step(s, STEP_START, s->n - 1);
-  run_job(s);
+  start_added(s);
 }
 
 static bool pid_alive(sup_t *s, otpc_pid_t pid) {
