@@ -276,21 +276,24 @@ static const char *await_down(fx_t *f, const otpc_ref_t *ref, char *out,
 #define CHILD(ID, ARG, RESTART)                                                \
   { .id = ID, .gen_server = &wk, .arg = ARG, .restart = RESTART }
 
+/* A supervisor spec over a static array of children. */
+#define SPEC(STRATEGY, INTENSITY, PERIOD, CH)                                  \
+  {                                                                            \
+    .strategy = STRATEGY, .intensity = INTENSITY, .period_s = PERIOD,          \
+    .children = CH, .n_children = sizeof CH / sizeof CH[0]                     \
+  }
+#define W(ID, MODE)                                                            \
+  { .id = ID, .mode = MODE }
+
 /* ---------------------------------------------------------------- tests */
 
 static void test_one_for_one_order_and_restart(void **state) {
   fx_t *f = *state;
-  static wk_arg_t a = {.id = "a", .mode = "trap"},
-                  b = {.id = "b", .mode = "trap"},
-                  c = {.id = "c", .mode = "trap"};
+  static wk_arg_t a = W("a", "trap"), b = W("b", "trap"), c = W("c", "trap");
   static const otpc_child_spec_t ch[] = {CHILD("a", &a, OTPC_PERMANENT),
                                          CHILD("b", &b, OTPC_PERMANENT),
                                          CHILD("c", &c, OTPC_PERMANENT)};
-  static const otpc_sup_spec_t spec = {.strategy = OTPC_ONE_FOR_ONE,
-                                       .intensity = 5,
-                                       .period_s = 60,
-                                       .children = ch,
-                                       .n_children = 3};
+  static const otpc_sup_spec_t spec = SPEC(OTPC_ONE_FOR_ONE, 5, 60, ch);
   otpc_pid_t sup = start_sup(f, &spec), pa, pb, pc, pb2;
   expect_started(f, "a", &pa);
   expect_started(f, "b", &pb);
@@ -314,17 +317,11 @@ static void test_one_for_one_order_and_restart(void **state) {
 
 static void run_strategy(fx_t *f, otpc_sup_strategy_t strategy,
                          const char *const *after) {
-  static wk_arg_t a = {.id = "a", .mode = "trap"},
-                  b = {.id = "b", .mode = "trap"},
-                  c = {.id = "c", .mode = "trap"};
+  static wk_arg_t a = W("a", "trap"), b = W("b", "trap"), c = W("c", "trap");
   static const otpc_child_spec_t ch[] = {CHILD("a", &a, OTPC_PERMANENT),
                                          CHILD("b", &b, OTPC_PERMANENT),
                                          CHILD("c", &c, OTPC_PERMANENT)};
-  otpc_sup_spec_t spec = {.strategy = strategy,
-                          .intensity = 5,
-                          .period_s = 60,
-                          .children = ch,
-                          .n_children = 3};
+  otpc_sup_spec_t spec = SPEC(strategy, 5, 60, ch);
   otpc_pid_t sup = start_sup(f, &spec), pb;
   expect_started(f, "a", NULL);
   expect_started(f, "b", &pb);
@@ -361,17 +358,11 @@ static void test_rest_for_one(void **state) {
 
 static void test_restart_types(void **state) {
   fx_t *f = *state;
-  static wk_arg_t p = {.id = "p", .mode = "ok"},
-                  tr = {.id = "tr", .mode = "ok"},
-                  te = {.id = "te", .mode = "ok"};
+  static wk_arg_t p = W("p", "ok"), tr = W("tr", "ok"), te = W("te", "ok");
   static const otpc_child_spec_t ch[] = {CHILD("p", &p, OTPC_PERMANENT),
                                          CHILD("tr", &tr, OTPC_TRANSIENT),
                                          CHILD("te", &te, OTPC_TEMPORARY)};
-  static const otpc_sup_spec_t spec = {.strategy = OTPC_ONE_FOR_ONE,
-                                       .intensity = 10,
-                                       .period_s = 60,
-                                       .children = ch,
-                                       .n_children = 3};
+  static const otpc_sup_spec_t spec = SPEC(OTPC_ONE_FOR_ONE, 10, 60, ch);
   otpc_pid_t sup = start_sup(f, &spec), pp, ptr, pte;
   expect_started(f, "p", &pp);
   expect_started(f, "tr", &ptr);
@@ -398,15 +389,10 @@ static void test_restart_types(void **state) {
 
 static void test_intensity_exceeded(void **state) {
   fx_t *f = *state;
-  static wk_arg_t a = {.id = "a", .mode = "trap"},
-                  b = {.id = "b", .mode = "ok"};
+  static wk_arg_t a = W("a", "trap"), b = W("b", "ok");
   static const otpc_child_spec_t ch[] = {CHILD("a", &a, OTPC_PERMANENT),
                                          CHILD("b", &b, OTPC_PERMANENT)};
-  static const otpc_sup_spec_t spec = {.strategy = OTPC_ONE_FOR_ONE,
-                                       .intensity = 2,
-                                       .period_s = 3600,
-                                       .children = ch,
-                                       .n_children = 2};
+  static const otpc_sup_spec_t spec = SPEC(OTPC_ONE_FOR_ONE, 2, 3600, ch);
   otpc_pid_t sup = start_sup(f, &spec), pb;
   otpc_ref_t mon;
   assert_int_equal(otpc_monitor(f->me, sup, &mon), 0);
@@ -430,13 +416,9 @@ static void test_intensity_exceeded(void **state) {
 
 static void test_intensity_zero(void **state) {
   fx_t *f = *state;
-  static wk_arg_t a = {.id = "a", .mode = "ok"};
+  static wk_arg_t a = W("a", "ok");
   static const otpc_child_spec_t ch[] = {CHILD("a", &a, OTPC_PERMANENT)};
-  static const otpc_sup_spec_t spec = {.strategy = OTPC_ONE_FOR_ONE,
-                                       .intensity = 0,
-                                       .period_s = 1,
-                                       .children = ch,
-                                       .n_children = 1};
+  static const otpc_sup_spec_t spec = SPEC(OTPC_ONE_FOR_ONE, 0, 1, ch);
   otpc_pid_t sup = start_sup(f, &spec), pa;
   otpc_ref_t mon;
   assert_int_equal(otpc_monitor(f->me, sup, &mon), 0);
@@ -452,11 +434,7 @@ static void test_shutdown_timeout_then_kill(void **state) {
                                           .proc = &stubborn,
                                           .shutdown = OTPC_SHUTDOWN_TIMEOUT,
                                           .shutdown_ms = 50}};
-  static const otpc_sup_spec_t spec = {.strategy = OTPC_ONE_FOR_ONE,
-                                       .intensity = 1,
-                                       .period_s = 5,
-                                       .children = ch,
-                                       .n_children = 1};
+  static const otpc_sup_spec_t spec = SPEC(OTPC_ONE_FOR_ONE, 1, 5, ch);
   otpc_pid_t sup = start_sup(f, &spec), ps_;
   expect_started(f, "stubborn", &ps_);
   otpc_ref_t mon;
@@ -474,11 +452,7 @@ static void test_brutal_kill(void **state) {
   fx_t *f = *state;
   static const otpc_child_spec_t ch[] = {
       {.id = "s", .proc = &stubborn, .shutdown = OTPC_SHUTDOWN_BRUTAL_KILL}};
-  static const otpc_sup_spec_t spec = {.strategy = OTPC_ONE_FOR_ONE,
-                                       .intensity = 1,
-                                       .period_s = 5,
-                                       .children = ch,
-                                       .n_children = 1};
+  static const otpc_sup_spec_t spec = SPEC(OTPC_ONE_FOR_ONE, 1, 5, ch);
   otpc_pid_t sup = start_sup(f, &spec), ps_;
   expect_started(f, "stubborn", &ps_);
   otpc_ref_t mon;
@@ -491,16 +465,12 @@ static void test_brutal_kill(void **state) {
 
 static void test_shutdown_infinity(void **state) {
   fx_t *f = *state;
-  static wk_arg_t a = {.id = "a", .mode = "trap"};
+  static wk_arg_t a = W("a", "trap");
   static const otpc_child_spec_t ch[] = {{.id = "a",
                                           .gen_server = &wk,
                                           .arg = &a,
                                           .shutdown = OTPC_SHUTDOWN_INFINITY}};
-  static const otpc_sup_spec_t spec = {.strategy = OTPC_ONE_FOR_ONE,
-                                       .intensity = 1,
-                                       .period_s = 5,
-                                       .children = ch,
-                                       .n_children = 1};
+  static const otpc_sup_spec_t spec = SPEC(OTPC_ONE_FOR_ONE, 1, 5, ch);
   otpc_pid_t sup = start_sup(f, &spec);
   expect_started(f, "a", NULL);
   stop_sup(f, sup);
@@ -509,14 +479,9 @@ static void test_shutdown_infinity(void **state) {
 
 static void test_dynamic_api(void **state) {
   fx_t *f = *state;
-  static wk_arg_t a = {.id = "a", .mode = "trap"},
-                  d = {.id = "d", .mode = "trap"};
+  static wk_arg_t a = W("a", "trap"), d = W("d", "trap");
   static const otpc_child_spec_t ch[] = {CHILD("a", &a, OTPC_PERMANENT)};
-  static const otpc_sup_spec_t spec = {.strategy = OTPC_ONE_FOR_ONE,
-                                       .intensity = 5,
-                                       .period_s = 60,
-                                       .children = ch,
-                                       .n_children = 1};
+  static const otpc_sup_spec_t spec = SPEC(OTPC_ONE_FOR_ONE, 5, 60, ch);
   otpc_pid_t sup = start_sup(f, &spec), pa, pd;
   expect_started(f, "a", &pa);
   otpc_child_spec_t dspec = CHILD("d", &d, OTPC_PERMANENT);
@@ -566,7 +531,7 @@ static void test_dynamic_api(void **state) {
   expect_call(f, sup, "{start_child, {'$otpc_child_spec', 4096, 1}}",
               "{error,{invalid_child_spec,{'$otpc_child_spec',4096,1}}}");
   /* A failing start of a new child: the spec is not kept. */
-  static wk_arg_t bf = {.id = "bf", .mode = "fail"};
+  static wk_arg_t bf = W("bf", "fail");
   otpc_child_spec_t fspec = CHILD("bf", &bf, OTPC_PERMANENT);
   assert_int_equal(otpc_sup_start_child_blocking(f->me, sup, &fspec, &res), 0);
   tu_expect(f->me, "{init_failed,bf}");
@@ -581,14 +546,10 @@ static void test_dynamic_api(void **state) {
 
 static void test_simple_one_for_one(void **state) {
   fx_t *f = *state;
-  static wk_arg_t t = {.id = "dyn", .mode = "trap"};
+  static wk_arg_t t = W("dyn", "trap");
   static const otpc_child_spec_t ch[] = {
       {.id = "tmpl", .gen_server = &dwk, .arg = &t, .restart = OTPC_PERMANENT}};
-  static const otpc_sup_spec_t spec = {.strategy = OTPC_SIMPLE_ONE_FOR_ONE,
-                                       .intensity = 5,
-                                       .period_s = 60,
-                                       .children = ch,
-                                       .n_children = 1};
+  static const otpc_sup_spec_t spec = SPEC(OTPC_SIMPLE_ONE_FOR_ONE, 5, 60, ch);
   otpc_pid_t sup = start_sup(f, &spec), p1, p2, p1b;
   char buf[256], e[256], x[2][64];
   call(f, sup, "{start_child, [one]}", buf, sizeof buf);
@@ -634,17 +595,11 @@ static void test_simple_one_for_one(void **state) {
 
 static void test_ignore(void **state) {
   fx_t *f = *state;
-  static wk_arg_t a = {.id = "a", .mode = "ignore"},
-                  b = {.id = "b", .mode = "ignore"},
-                  c = {.id = "c", .mode = "ok"};
+  static wk_arg_t a = W("a", "ignore"), b = W("b", "ignore"), c = W("c", "ok");
   static const otpc_child_spec_t ch[] = {CHILD("a", &a, OTPC_PERMANENT),
                                          CHILD("b", &b, OTPC_TEMPORARY),
                                          CHILD("c", &c, OTPC_PERMANENT)};
-  static const otpc_sup_spec_t spec = {.strategy = OTPC_ONE_FOR_ONE,
-                                       .intensity = 5,
-                                       .period_s = 60,
-                                       .children = ch,
-                                       .n_children = 3};
+  static const otpc_sup_spec_t spec = SPEC(OTPC_ONE_FOR_ONE, 5, 60, ch);
   otpc_pid_t sup = start_sup(f, &spec), pc;
   tu_expect(f->me, "{ignored,a}");
   tu_expect(f->me, "{ignored,b}");
@@ -661,17 +616,11 @@ static void test_ignore(void **state) {
 
 static void test_failed_start(void **state) {
   fx_t *f = *state;
-  static wk_arg_t a = {.id = "a", .mode = "trap"},
-                  b = {.id = "b", .mode = "fail"},
-                  c = {.id = "c", .mode = "ok"};
+  static wk_arg_t a = W("a", "trap"), b = W("b", "fail"), c = W("c", "ok");
   static const otpc_child_spec_t ch[] = {CHILD("a", &a, OTPC_PERMANENT),
                                          CHILD("b", &b, OTPC_PERMANENT),
                                          CHILD("c", &c, OTPC_PERMANENT)};
-  static const otpc_sup_spec_t spec = {.strategy = OTPC_ONE_FOR_ONE,
-                                       .intensity = 5,
-                                       .period_s = 60,
-                                       .children = ch,
-                                       .n_children = 3};
+  static const otpc_sup_spec_t spec = SPEC(OTPC_ONE_FOR_ONE, 5, 60, ch);
   otpc_gs_result_t res;
   assert_int_equal(otpc_sup_start_blocking(f->me, &spec, NULL, NULL, &res), 0);
   expect_started(f, "a", NULL);
@@ -697,7 +646,7 @@ static void expect_bad_spec(fx_t *f, const otpc_sup_spec_t *spec,
 
 static void test_bad_specs(void **state) {
   fx_t *f = *state;
-  static wk_arg_t a = {.id = "a", .mode = "ok"};
+  static wk_arg_t a = W("a", "ok");
   otpc_child_spec_t ch[2] = {CHILD("a", &a, OTPC_PERMANENT),
                              CHILD("a", &a, OTPC_PERMANENT)};
   otpc_sup_spec_t spec = {.strategy = OTPC_ONE_FOR_ONE,
@@ -739,9 +688,7 @@ static void test_bad_specs(void **state) {
 
 static void test_auto_shutdown(void **state) {
   fx_t *f = *state;
-  static wk_arg_t a = {.id = "a", .mode = "trap"},
-                  s1 = {.id = "s1", .mode = "ok"},
-                  s2 = {.id = "s2", .mode = "ok"};
+  static wk_arg_t a = W("a", "trap"), s1 = W("s1", "ok"), s2 = W("s2", "ok");
   otpc_child_spec_t ch[] = {CHILD("a", &a, OTPC_PERMANENT),
                             CHILD("s1", &s1, OTPC_TRANSIENT),
                             CHILD("s2", &s2, OTPC_TEMPORARY)};
@@ -783,9 +730,8 @@ static void test_auto_shutdown(void **state) {
 
 static void test_nested(void **state) {
   fx_t *f = *state;
-  static wk_arg_t w1 = {.id = "w1", .mode = "trap"},
-                  w2 = {.id = "w2", .mode = "trap"},
-                  w3 = {.id = "w3", .mode = "trap"};
+  static wk_arg_t w1 = W("w1", "trap"), w2 = W("w2", "trap"),
+                  w3 = W("w3", "trap");
   static const otpc_child_spec_t inner_ch[] = {
       CHILD("w2", &w2, OTPC_PERMANENT), CHILD("w3", &w3, OTPC_PERMANENT)};
   static const otpc_sup_spec_t inner = {.strategy = OTPC_ONE_FOR_ONE,
@@ -796,11 +742,7 @@ static void test_nested(void **state) {
                                         .name = "inner_sup"};
   static const otpc_child_spec_t outer_ch[] = {
       CHILD("w1", &w1, OTPC_PERMANENT), {.id = "inner", .supervisor = &inner}};
-  static const otpc_sup_spec_t outer = {.strategy = OTPC_ONE_FOR_ONE,
-                                        .intensity = 5,
-                                        .period_s = 60,
-                                        .children = outer_ch,
-                                        .n_children = 2};
+  static const otpc_sup_spec_t outer = SPEC(OTPC_ONE_FOR_ONE, 5, 60, outer_ch);
   otpc_pid_t sup = start_sup(f, &outer), pw3, pin;
   expect_started(f, "w1", NULL);
   expect_started(f, "w2", NULL);
@@ -891,11 +833,7 @@ static void test_generic_start(void **state) {
       {.id = "r",
        .start = remote_start,
        .shutdown = OTPC_SHUTDOWN_BRUTAL_KILL}};
-  static const otpc_sup_spec_t spec = {.strategy = OTPC_ONE_FOR_ONE,
-                                       .intensity = 5,
-                                       .period_s = 60,
-                                       .children = ch,
-                                       .n_children = 1};
+  static const otpc_sup_spec_t spec = SPEC(OTPC_ONE_FOR_ONE, 5, 60, ch);
   otpc_pid_t sup = start_sup(f, &spec), p, p2;
   expect_started(f, "stubborn", &p);
   char e[128], x[64];
@@ -928,11 +866,7 @@ static void test_try_again(void **state) {
    * mailbox, and each try counts toward the intensity. */
   static wk_arg_t a = {.id = "a", .mode = "ok", .fail_from = 2};
   static const otpc_child_spec_t ch[] = {CHILD("a", &a, OTPC_PERMANENT)};
-  static const otpc_sup_spec_t spec = {.strategy = OTPC_ONE_FOR_ONE,
-                                       .intensity = 3,
-                                       .period_s = 3600,
-                                       .children = ch,
-                                       .n_children = 1};
+  static const otpc_sup_spec_t spec = SPEC(OTPC_ONE_FOR_ONE, 3, 3600, ch);
   otpc_pid_t sup = start_sup(f, &spec), pa;
   otpc_ref_t mon;
   assert_int_equal(otpc_monitor(f->me, sup, &mon), 0);
@@ -948,7 +882,7 @@ static void test_try_again(void **state) {
 
 static void test_parent_exit(void **state) {
   fx_t *f = *state;
-  static wk_arg_t a = {.id = "a", .mode = "trap"};
+  static wk_arg_t a = W("a", "trap");
   static const otpc_child_spec_t ch[] = {CHILD("a", &a, OTPC_PERMANENT)};
   static const otpc_sup_spec_t spec = {.strategy = OTPC_ONE_FOR_ONE,
                                        .intensity = 5,
