@@ -65,4 +65,12 @@ bench_pair runtime savina_forkjoin_creation ms lower beam \
   "$c/savina_fjcreate 40000" "$erl -eval 'savina_fjcreate:main([40000])'"
 bench_pair runtime timers ns lower beam \
   "$c/timers 1000000" "$erl -eval 'rt_timers:main([1000000])'"
+bench_pair runtime gen_statem_events events/s higher beam \
+  "$c/beh_statem 1000000" "$erl -eval 'beh_statem:main([1000000])'"
+bench_pair runtime gen_event_fanout_1 calls/s higher beam \
+  "$c/beh_event 1 1000000" "$erl -eval 'beh_event:main([1, 1000000])'"
+bench_pair runtime gen_event_fanout_100 calls/s higher beam \
+  "$c/beh_event 100 20000" "$erl -eval 'beh_event:main([100, 20000])'"
+bench_pair runtime gen_event_fanout_10000 calls/s higher beam \
+  "$c/beh_event 10000 200" "$erl -eval 'beh_event:main([10000, 200])'"
 echo "  runtime.gen_server_call: skipped until the behaviours land" >&2

@@ -865,7 +865,9 @@ static int reserve(otpc_pid_t mgr, bool *drop) {
   int rc = 1;
   pthread_mutex_lock(&tab_lock);
   shared_t *s = tab_find_locked(mgr);
-  if (s != NULL) {
+  if (s != NULL && s->max == 0) {
+    rc = 1; /* unbounded: nothing to count */
+  } else if (s != NULL) {
     /* Relaxed: increments are serialised by tab_lock and the manager only
      * lowers the count, so a stale read errs on the side of full. */
     size_t q = atomic_load_explicit(&s->queued, memory_order_relaxed);
