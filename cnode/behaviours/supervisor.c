@@ -1174,9 +1174,8 @@ static bool pid_alive(sup_t *s, otpc_pid_t pid) {
 }
 
 static void which_children(sup_t *s) {
-  otpc_buf_t b, e;
+  otpc_buf_t b;
   otpc_buf_init(&b);
-  otpc_buf_init(&e);
   /* A proper list written by hand: LIST_EXT, count, elements, NIL. */
   size_t live = 0;
   for (size_t i = 0; i < s->n; i++)
@@ -1188,11 +1187,13 @@ static void which_children(sup_t *s) {
     return;
   }
   otpc_buf_append(&b, head, sizeof head);
-  for (size_t i = 0; i < s->n; i++) {
-    const child_t *c = &s->ch[i];
+  for (size_t k = 0; k < s->n; k++) {
+    /* OTP keeps static children newest first (its termination order) and
+     * lists them so; dynamic ones come in start order here (OTP: the
+     * order of its pid map's keys). */
+    const child_t *c = &s->ch[s->simple ? k : s->n - 1 - k];
     if (c->drop)
       continue;
-    e.len = 0;
     otpc_buf_t pid, mods;
     otpc_buf_init(&pid);
     otpc_buf_init(&mods);
@@ -1212,7 +1213,6 @@ static void which_children(sup_t *s) {
   otpc_buf_append(&b, &nil, 1);
   reply_term(s, &s->from, buf_term(&b));
   otpc_buf_free(&b);
-  otpc_buf_free(&e);
 }
 
 static void count_children(sup_t *s) {

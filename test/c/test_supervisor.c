@@ -300,8 +300,8 @@ static void test_one_for_one_order_and_restart(void **state) {
   expect_started(f, "c", &pc);
   char e[512], x[3][64];
   snprintf(e, sizeof e,
-           "[{a,%s,worker,[wk]},{b,%s,worker,[wk]},{c,%s,worker,[wk]}]",
-           ps(pa, x[0]), ps(pb, x[1]), ps(pc, x[2]));
+           "[{c,%s,worker,[wk]},{b,%s,worker,[wk]},{a,%s,worker,[wk]}]",
+           ps(pc, x[2]), ps(pb, x[1]), ps(pa, x[0]));
   expect_call(f, sup, "which_children", e);
   crash(f, pb, "b", "boom");
   expect_started(f, "b", &pb2);
@@ -378,7 +378,7 @@ static void test_restart_types(void **state) {
   /* temporary: never restarted, and its spec goes. */
   crash(f, pte, "te", "boom");
   char e[256], x[64];
-  snprintf(e, sizeof e, "[{p,%s,worker,[wk]},{tr,undefined,worker,[wk]}]",
+  snprintf(e, sizeof e, "[{tr,undefined,worker,[wk]},{p,%s,worker,[wk]}]",
            ps(pp, x));
   expect_call(f, sup, "which_children", e);
   expect_call(f, sup, "count_children",
@@ -501,7 +501,7 @@ static void test_dynamic_api(void **state) {
   expect_call(f, sup, "{delete_child, d}", "{error,running}");
   expect_call(f, sup, "{terminate_child, d}", "ok");
   tu_expect(f->me, "{terminated,d,shutdown}");
-  snprintf(e, sizeof e, "[{a,%s,worker,[wk]},{d,undefined,worker,[wk]}]",
+  snprintf(e, sizeof e, "[{d,undefined,worker,[wk]},{a,%s,worker,[wk]}]",
            ps(pa, x));
   expect_call(f, sup, "which_children", e);
   assert_int_equal(otpc_sup_start_child_blocking(f->me, sup, &dspec, &res), 0);
@@ -606,7 +606,7 @@ static void test_ignore(void **state) {
   expect_started(f, "c", &pc);
   char e[256], x[64];
   /* The permanent one is kept with pid undefined, the temporary dropped. */
-  snprintf(e, sizeof e, "[{a,undefined,worker,[wk]},{c,%s,worker,[wk]}]",
+  snprintf(e, sizeof e, "[{c,%s,worker,[wk]},{a,undefined,worker,[wk]}]",
            ps(pc, x));
   expect_call(f, sup, "which_children", e);
   expect_call(f, sup, "{restart_child, a}", "{ok,undefined}");
