@@ -97,6 +97,7 @@ static int spawn(otpc_rt_t *rt, otpc_proc_t *parent,
       return rc;
     }
   }
+  otpc__ptab_publish(rt, p);
   /* The new process has not run: its tables are still ours to fill. */
   if (opts != NULL && opts->link) {
     otpc_pid_t ppid = otpc__pid_of(parent);

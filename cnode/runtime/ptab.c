@@ -56,11 +56,12 @@ int otpc__ptab_reserve(otpc_rt_t *rt, uint64_t *data) {
     idx = rt->free_head;
     otpc__slot_t *s = &rt->slots[idx];
     /* A free slot keeps the next free index in the low 32 bits of `data`
-     * and its next generation's data in the slot's proc-less state. */
-    rt->free_head = (uint32_t)(s->data & 0xffffffffu);
+     * and its next generation above. Relaxed: under free_lock. */
+    uint64_t d = atomic_load_explicit(&s->data, memory_order_relaxed);
+    rt->free_head = (uint32_t)(d & 0xffffffffu);
     /* The generation wraps within the 47 bits of id and serial; the low
      * bits stay the index since the limit is a multiple of cap. */
-    *data = ((s->data >> 32) << rt->bits | idx) % rt->data_limit;
+    *data = ((d >> 32) << rt->bits | idx) % rt->data_limit;
   } else {
     idx = rt->hwm++;
     *data = idx;
@@ -72,7 +73,27 @@ int otpc__ptab_reserve(otpc_rt_t *rt, uint64_t *data) {
 void otpc__ptab_install(otpc_rt_t *rt, otpc_proc_t *p) {
   atomic_int *l = otpc__stripe(rt, p->data);
   otpc__spin_lock(l);
-  rt->slots[p->data & (rt->cap - 1)].proc = p;
+  otpc__slot_t *s = &rt->slots[p->data & (rt->cap - 1)];
+  /* Relaxed: the stripe lock orders it for locked readers; the lock-free
+   * reader acquires `data` below. */
+  atomic_store_explicit(&s->proc, p, memory_order_relaxed);
+  /* Relaxed: no home scheduler in the value yet (otpc__ptab_publish), so
+   * only locked readers use the slot. */
+  atomic_store_explicit(&s->data, otpc__slot_live(p->data, 0),
+                        memory_order_relaxed);
+  otpc__spin_unlock(l);
+}
+
+void otpc__ptab_publish(otpc_rt_t *rt, otpc_proc_t *p) {
+  if (p->sched == NULL)
+    return; /* a thread process: always the locked path */
+  atomic_int *l = otpc__stripe(rt, p->data);
+  otpc__spin_lock(l);
+  /* Release: a scheduler that reads this value without the lock (its own
+   * processes, otpc__deliver_local) then sees `proc` and p's fields. */
+  atomic_store_explicit(&rt->slots[p->data & (rt->cap - 1)].data,
+                        otpc__slot_live(p->data, p->sched->idx + 1),
+                        memory_order_release);
   otpc__spin_unlock(l);
 }
 
@@ -80,8 +101,12 @@ void otpc__ptab_remove(otpc_rt_t *rt, otpc_proc_t *p) {
   atomic_int *l = otpc__stripe(rt, p->data);
   otpc__spin_lock(l);
   otpc__slot_t *s = &rt->slots[p->data & (rt->cap - 1)];
-  if (s->proc == p)
-    s->proc = NULL;
+  /* Relaxed: ordered by the stripe lock; the lock-free reader of a live
+   * value is p's own scheduler thread, which is the one removing it. */
+  if (atomic_load_explicit(&s->proc, memory_order_relaxed) == p) {
+    atomic_store_explicit(&s->data, 0, memory_order_relaxed);
+    atomic_store_explicit(&s->proc, NULL, memory_order_relaxed);
+  }
   otpc__spin_unlock(l);
 }
 
@@ -91,7 +116,11 @@ void otpc__ptab_release(otpc_rt_t *rt, uint64_t data) {
   otpc__spin_lock(&rt->free_lock);
   /* Nobody reads a free slot's data outside free_lock: lookups compare
    * p->data of a non-NULL proc only. */
-  rt->slots[idx].data = gen << 32 | rt->free_head;
+  /* Relaxed: under free_lock. The generation keeps 31 bits so that bit
+   * 63 (OTPC__SLOT_LIVE) stays clear: a free slot never looks live. */
+  atomic_store_explicit(&rt->slots[idx].data,
+                        (gen & 0x7fffffffu) << 32 | rt->free_head,
+                        memory_order_relaxed);
   rt->free_head = idx;
   otpc__spin_unlock(&rt->free_lock);
   /* Seq_cst, with the load of `stopping`, pairs with otpc_rt_stop's store
@@ -128,7 +157,9 @@ void otpc__ptab_each(otpc_rt_t *rt, void (*fn)(otpc_proc_t *p, void *ud),
   for (uint32_t i = 1; i < hwm; i++) {
     atomic_int *l = &rt->stripes[i % OTPC__NSTRIPES].lock;
     otpc__spin_lock(l);
-    otpc_proc_t *p = rt->slots[i].proc;
+    /* Relaxed: under the stripe lock. */
+    otpc_proc_t *p =
+        atomic_load_explicit(&rt->slots[i].proc, memory_order_relaxed);
     if (p != NULL)
       fn(p, ud);
     otpc__spin_unlock(l);

@@ -214,10 +214,20 @@ typedef struct otpc__stripe {
 
 #define OTPC__NSTRIPES 1024u
 
+/* A slot of the process table. Written under its stripe lock (and `data`
+ * of a free slot under free_lock); atomic so that a scheduler may read it
+ * without the lock for the processes it runs itself (see
+ * otpc__deliver_local). */
 typedef struct otpc__slot {
-  otpc_proc_t *proc; /* NULL: free */
-  uint64_t data;     /* live: the pid data; free: the next pid data */
+  _Atomic(otpc_proc_t *) proc; /* NULL: free */
+  /* Live: OTPC__SLOT_LIVE | home scheduler index + 1 (0 for a thread
+   * process) << OTPC__SLOT_SCHED_SHIFT | pid data. Free: the next
+   * generation << 32 | the next free index (bit 63 clear). */
+  _Atomic uint64_t data;
 } otpc__slot_t;
+
+#define OTPC__SLOT_LIVE ((uint64_t)1 << 63)
+#define OTPC__SLOT_SCHED_SHIFT 47 /* pid data has 47 bits */
 
 typedef struct otpc__reg_ent {
   otpc_atom_t name; /* 0: empty; with pid.node == 1: tombstone */
@@ -305,6 +315,9 @@ void otpc__ptab_free(otpc_rt_t *rt);
 int otpc__ptab_reserve(otpc_rt_t *rt, uint64_t *data);
 /* Publishes p in its reserved slot. */
 void otpc__ptab_install(otpc_rt_t *rt, otpc_proc_t *p);
+/* Lets p's home scheduler reach it without the stripe lock: once p can no
+ * longer be removed by another thread (its spawn has succeeded). */
+void otpc__ptab_publish(otpc_rt_t *rt, otpc_proc_t *p);
 /* Removes p: afterwards no signal can reach its inbox. */
 void otpc__ptab_remove(otpc_rt_t *rt, otpc_proc_t *p);
 /* Returns the slot to the free list (after p is gone). */
@@ -321,8 +334,14 @@ static inline atomic_int *otpc__stripe(otpc_rt_t *rt, uint64_t data) {
 /* Under the pid's stripe lock: the live process with that data, or NULL. */
 static inline otpc_proc_t *otpc__ptab_get_locked(otpc_rt_t *rt, uint64_t data) {
   otpc__slot_t *s = &rt->slots[data & (rt->cap - 1)];
-  otpc_proc_t *p = s->proc;
+  /* Relaxed: the stripe lock orders the slot's writes. */
+  otpc_proc_t *p = atomic_load_explicit(&s->proc, memory_order_relaxed);
   return (p != NULL && p->data == data) ? p : NULL;
+}
+/* The live slot value of a process with pid data homed on scheduler idx. */
+static inline uint64_t otpc__slot_live(uint64_t data, unsigned sched_plus1) {
+  return OTPC__SLOT_LIVE | (uint64_t)sched_plus1 << OTPC__SLOT_SCHED_SHIFT |
+         data;
 }
 /* Calls fn on every live process, each under its stripe lock. */
 void otpc__ptab_each(otpc_rt_t *rt, void (*fn)(otpc_proc_t *p, void *ud),

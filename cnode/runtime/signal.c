@@ -258,6 +258,22 @@ void otpc__wake(otpc_proc_t *p) {
 }
 
 int otpc__deliver_local(otpc_rt_t *rt, uint64_t data, otpc__sig_t *s) {
+  otpc__sched_t *me = otpc__tls_sched;
+  if (me != NULL && me->rt == rt && data < rt->data_limit) {
+    /* A process homed on this scheduler thread can only be removed by this
+     * thread, which is busy here: no lock is needed to keep it alive. Its
+     * slot says where it lives; any other value takes the locked path.
+     * Acquire pairs with otpc__ptab_install's release store. */
+    otpc__slot_t *sl = &rt->slots[data & (rt->cap - 1)];
+    if (atomic_load_explicit(&sl->data, memory_order_acquire) ==
+        otpc__slot_live(data, me->idx + 1)) {
+      /* Relaxed: ordered by the acquire above. */
+      otpc_proc_t *p = atomic_load_explicit(&sl->proc, memory_order_relaxed);
+      if (otpc__inbox_push(p, s))
+        otpc__sched_push(p); /* p->sched == me: our own run queue */
+      return 0;
+    }
+  }
   atomic_int *l = otpc__stripe(rt, data);
   otpc__spin_lock(l);
   otpc_proc_t *p = otpc__ptab_get_locked(rt, data);
