@@ -73,4 +73,7 @@ bench_pair runtime gen_event_fanout_100 calls/s higher beam \
   "$c/beh_event 100 20000" "$erl -eval 'beh_event:main([100, 20000])'"
 bench_pair runtime gen_event_fanout_10000 calls/s higher beam \
   "$c/beh_event 10000 200" "$erl -eval 'beh_event:main([10000, 200])'"
+# Our reports go to stderr (dropped here), the BEAM's to its stdout.
+bench_pair runtime supervisor_restart us lower beam \
+  "$c/beh_sup 10000 2>/dev/null" "$erl -eval 'beh_sup:main([10000])'"
 echo "  runtime.gen_server_call: skipped until the behaviours land" >&2
