@@ -675,6 +675,16 @@ static void install_fatal_handlers(void) {
 
 /* Decides the protocol's fds and moves stdout into the capture pipe. */
 static int setup_fds(otpc_prog_t *p, int *in_fd, int *out_fd, otpc_err_t *err) {
+  /* With the protocol on 3/4, fds 0-2 may come closed; /dev/null keeps
+   * pipe() below from landing on them. */
+  for (int fd = 0; fd <= 2 && p->cfg.use_fds; fd++)
+    if (fcntl(fd, F_GETFD) < 0) {
+      int null = open("/dev/null", O_RDWR);
+      if (null >= 0 && null != fd) {
+        dup2(null, fd);
+        close(null);
+      }
+    }
   *in_fd = p->cfg.use_fds ? 3 : STDIN_FILENO;
   *out_fd = p->cfg.use_fds ? 4 : STDOUT_FILENO;
   p->cap_fd = -1;
