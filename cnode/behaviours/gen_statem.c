@@ -465,16 +465,28 @@ static void send_replies(otpc_sm_t *sm, size_t n) {
 }
 
 /* terminate(Reason, State, Data) once, then exit. */
-_Noreturn static void stop_now(otpc_sm_t *sm, otpc_term_t reason) {
+/* terminate(Reason, State, Data) once, then exit. `state` is the one OTP
+ * passes: the state being processed for a callback's result, the committed
+ * one otherwise. An error-class stop (a bad result or action, undef) exits
+ * as OTP's erlang:raise(error, ...) does, with {Reason, Stacktrace}: ours
+ * is [], there being no Erlang stack to show. */
+_Noreturn static void stop_as(otpc_sm_t *sm, otpc_term_t reason,
+                              otpc_term_t state, bool error_class) {
   if (!sm->terminated) {
     sm->terminated = true;
     if (sm->cls->terminate != NULL) {
       sm->in_cb = true;
-      sm->cls->terminate(sm, reason, buf_term(&sm->state), sm->data);
+      sm->cls->terminate(sm, reason, state, sm->data);
       sm->in_cb = false;
     }
   }
+  if (error_class)
+    otpc_exitf(sm->self, "{~t, []}", &reason);
   otpc_exit(sm->self, reason);
+}
+
+_Noreturn static void stop_now(otpc_sm_t *sm, otpc_term_t reason) {
+  stop_as(sm, reason, buf_term(&sm->state), false);
 }
 
 /* A bad action or result: the replies before it went out, as OTP's walk
@@ -483,7 +495,7 @@ _Noreturn static void stop_bad(otpc_sm_t *sm) {
   send_replies(sm, sm->replies_before_bad);
   /* sm->bad stays referenced until the process is freed: the exit copies
    * the reason. */
-  stop_now(sm, otpc_msg_term(sm->bad));
+  stop_as(sm, otpc_msg_term(sm->bad), buf_term(&sm->nstate), true);
 }
 
 static otpc_sm_fn lookup_fn(const otpc_sm_t *sm, otpc_term_t state) {
@@ -523,13 +535,10 @@ static void run_cb(otpc_sm_t *sm, int cb, otpc_sm_fn fn, otpc_term_t state,
 }
 
 /* Module:State/3 not exported: OTP's undef (without a stack trace). */
-_Noreturn static void stop_undef(otpc_sm_t *sm, otpc_term_t state) {
-  otpc_msg_unref(sm->bad);
-  sm->bad = NULL;
-  if (otpc_msg_build(&sm->bad, NULL, "{undef, ~t}", &state) < 0)
-    otpc_exitf(sm->self, "undef");
-  sm->replies_before_bad = 0;
-  stop_bad(sm);
+_Noreturn static void stop_undef(otpc_sm_t *sm) {
+  static const uint8_t undef[] = {119, 5, 'u', 'n', 'd', 'e', 'f'};
+  /* An exception: OTP's terminate gets the committed state. */
+  stop_as(sm, (otpc_term_t){undef, sizeof undef}, buf_term(&sm->state), true);
 }
 
 /* After a state callback: the result, then the replies. Returns whether a
@@ -538,7 +547,7 @@ static bool read_result(otpc_sm_t *sm, bool state_call) {
   if (sm->stop) {
     /* {stop, R} / {stop_and_reply, R, Replies}: replies, then terminate. */
     send_replies(sm, sm->nrep);
-    stop_now(sm, buf_term(&sm->reason));
+    stop_as(sm, buf_term(&sm->reason), buf_term(&sm->nstate), false);
   }
   if (sm->bad != NULL)
     stop_bad(sm);
@@ -722,7 +731,7 @@ static void run_enters(otpc_sm_t *sm, bool enter) {
     otpc_term_t ns = buf_term(&sm->nstate);
     otpc_sm_fn fn = lookup_fn(sm, ns);
     if (fn == NULL)
-      stop_undef(sm, ns);
+      stop_undef(sm);
     ev_t e = {OTPC_SM_ENTER, NULL, buf_term(&sm->state), {NULL, 0}, {NULL, 0}};
     run_cb(sm, CB_ENTER, fn, ns, &e);
     enter = read_result(sm, false);
@@ -736,7 +745,7 @@ static void run_event(otpc_sm_t *sm, ev_t *e) {
     otpc_exitf(sm->self, "enomem");
   otpc_sm_fn fn = sm->state_fn;
   if (fn == NULL)
-    stop_undef(sm, buf_term(&sm->state));
+    stop_undef(sm);
   run_cb(sm, CB_EVENT, fn, buf_term(&sm->state), e);
   run_enters(sm, read_result(sm, true));
   transition(sm, e);

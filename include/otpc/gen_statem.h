@@ -71,8 +71,9 @@ typedef struct otpc_gen_statem {
   const char *name; /* the process class name in crash reports */
   size_t data_size; /* bytes of C data, zeroed before init */
   /* callback_mode(): state_functions when `states` is set (nstates
-   * entries; an event in a state with no entry exits with {undef, State}),
-   * else handle_event_function with `handle_event`. */
+   * entries; an event in a state with no entry stops the machine as OTP's
+   * undef: terminate(undef, ...), exit {undef, []}), else
+   * handle_event_function with `handle_event`. */
   const otpc_sm_state_t *states;
   size_t nstates;
   otpc_sm_fn handle_event;
@@ -103,7 +104,10 @@ typedef struct otpc_gen_statem {
  * current state is keep_state (no state change: postponed events stay
  * postponed, the state timeout keeps running, no enter call). From a state
  * enter call only the current state is allowed (else the machine stops
- * with {bad_state_enter_return_from_state_function, {next_state, S}}). */
+ * with {bad_state_enter_return_from_state_function, {next_state, S}}:
+ * OTP's has the data too, which is C here). Errors of this kind (bad
+ * results and actions) exit with {Reason, []}, the shape of OTP's
+ * {Reason, Stacktrace}; terminate gets Reason. */
 int otpc_sm_next_state(otpc_sm_t *sm, otpc_term_t state);
 int otpc_sm_next_statef(otpc_sm_t *sm, const char *fmt, ...);
 /* repeat_state / repeat_state_and_data: as keep_state, but a state enter
