@@ -71,7 +71,7 @@ typedef struct sup {
   size_t n, cap;
   size_t dyn_restarting;
   int64_t *restarts; /* monotonic seconds, newest first */
-  size_t n_restarts;
+  size_t n_restarts, restarts_cap;
   /* The job. */
   int job;
   step_t *steps;
@@ -958,24 +958,28 @@ static void job_done(sup_t *s) {
  * monotonic clock), this one included, must not exceed the intensity. */
 static bool add_restart(sup_t *s) {
   int64_t now = now_s(), threshold = now - s->spec.period_s;
-  size_t keep = 0;
+  size_t limit = (size_t)s->spec.intensity, keep = 0;
   while (keep < s->n_restarts && s->restarts[keep] >= threshold)
     keep++;
-  size_t cap = (size_t)s->spec.intensity + 1;
-  if (keep > cap - 1)
-    keep = cap - 1;
-  if (s->restarts == NULL) {
-    s->restarts = calloc(cap, sizeof *s->restarts);
-    if (s->restarts == NULL)
+  /* A supervisor within its limit holds at most `intensity` entries (one
+   * more and it stops), so keep <= limit; the array grows with the
+   * restarts actually seen, never beyond limit + 1. */
+  if (keep > limit)
+    keep = limit;
+  if (keep + 1 > s->restarts_cap) {
+    size_t cap = s->restarts_cap ? s->restarts_cap * 2 : 4;
+    if (cap > limit + 1)
+      cap = limit + 1;
+    int64_t *n = realloc(s->restarts, cap * sizeof *n);
+    if (n == NULL)
       otpc_exitf(s->self, "enomem");
+    s->restarts = n;
+    s->restarts_cap = cap;
   }
-  /* Only intensity + 1 entries can matter: one more is over the limit. */
-  memmove(s->restarts + 1, s->restarts,
-          (keep < cap - 1 ? keep : cap - 1) * sizeof *s->restarts);
+  memmove(s->restarts + 1, s->restarts, keep * sizeof *s->restarts);
   s->restarts[0] = now;
-  size_t count = keep + 1;
-  s->n_restarts = count < cap ? count : cap;
-  return count <= (size_t)s->spec.intensity;
+  s->n_restarts = keep + 1;
+  return keep + 1 <= limit;
 }
 
 /* OTP's restart/2 for child idx (it died or a restart is tried again). */
