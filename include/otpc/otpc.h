@@ -8,6 +8,7 @@
 #include "otpc/frame.h"
 #include "otpc/gen_server.h"
 #include "otpc/msg.h"
+#include "otpc/port.h"
 #include "otpc/process.h"
 #include "otpc/term.h"
 
