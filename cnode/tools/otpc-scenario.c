@@ -649,32 +649,6 @@ static void add_proc(ctl_t *c, otpc_pid_t pid, otpc_atom_t name) {
   otpc_sendf(c->self, pid, "{'$cmd', monitored}");
 }
 
-static bool has_opt(otpc_term_t opts, const char *atom) {
-  otpc_iter_t it;
-  otpc_term_t e;
-  size_t n;
-  if (otpc_term_list(opts, &it, &n) < 0)
-    return false;
-  while (otpc_iter_next(&it, &e) == 1)
-    if (otpc_term_is_atom(e, atom))
-      return true;
-  return false;
-}
-
-/* Finds {Key, Value} in a list of options. */
-static bool find_opt(otpc_term_t opts, const char *key, otpc_term_t *value) {
-  otpc_iter_t it;
-  otpc_term_t e, k;
-  size_t n;
-  if (otpc_term_list(opts, &it, &n) < 0)
-    return false;
-  while (otpc_iter_next(&it, &e) == 1)
-    if (otpc_term_match(e, NULL, "{~t, ~t}", &k, value) == 0 &&
-        otpc_term_is_atom(k, key))
-      return true;
-  return false;
-}
-
 /* A puppet announced itself: named as it asked, or with a suffix if that
  * name is taken (a restarted child: s, then 's#2'), as scenario_erl. */
 static void add_puppet(ctl_t *c, otpc_pid_t pid, otpc_atom_t name) {
@@ -704,7 +678,7 @@ static void record_result(ctl_t *c, sproc_t *p, otpc_term_t op,
       otpc_term_match(op, NULL, "{send_after, _, _, _, ~a}", &m) == 0)
     bind_ref(c, m, result);
   if (otpc_term_match(op, NULL, "{spawn, _, ~t}", &opts) == 0 &&
-      find_opt(opts, "monitor", &x) && otpc_term_atom(x, &m) == 0 &&
+      otpc__scn_prop(opts, "monitor", &x) && otpc_term_atom(x, &m) == 0 &&
       otpc_term_match(result, NULL, "{_, ~t}", &mref) == 0)
     bind_ref(c, m, mref);
   append(p, "{~t, ~t}", op, result);
@@ -885,15 +859,17 @@ static int real_op(ctl_t *c, otpc_term_t op, otpc_buf_t *out) {
   } while (0)
   if (otpc_term_match(op, NULL, "{spawn, ~a, ~t}", &q, &a) == 0) {
     otpc_term_t reg;
-    if (find_opt(a, "register", &reg))
-      return otpc_term_build(out, NULL, "{spawn, ~A, {~a, ~a, ~a, ~t}}", q,
-                             has_opt(a, "link") ? "true" : "false",
-                             find_opt(a, "monitor", &b) ? "true" : "false",
-                             has_opt(a, "trap_exit") ? "true" : "false", &reg);
+    if (otpc__scn_prop(a, "register", &reg))
+      return otpc_term_build(
+          out, NULL, "{spawn, ~A, {~a, ~a, ~a, ~t}}", q,
+          otpc__scn_has_atom(a, "link") ? "true" : "false",
+          otpc__scn_prop(a, "monitor", &b) ? "true" : "false",
+          otpc__scn_has_atom(a, "trap_exit") ? "true" : "false", &reg);
     return otpc_term_build(out, NULL, "{spawn, ~A, {~a, ~a, ~a, undefined}}", q,
-                           has_opt(a, "link") ? "true" : "false",
-                           find_opt(a, "monitor", &b) ? "true" : "false",
-                           has_opt(a, "trap_exit") ? "true" : "false");
+                           otpc__scn_has_atom(a, "link") ? "true" : "false",
+                           otpc__scn_prop(a, "monitor", &b) ? "true" : "false",
+                           otpc__scn_has_atom(a, "trap_exit") ? "true"
+                                                              : "false");
   }
   /* Ops carrying a term: resolve {pid, P} and {ref, R} inside it. */
   otpc_buf_init(&x);
@@ -1035,14 +1011,15 @@ static const char *run_step(ctl_t *c, otpc_term_t step) {
   otpc_term_t opts, pat, op;
   int rc;
   if (otpc_term_match(step, NULL, "{spawn, ~a, ~t}", &q, &opts) == 0) {
-    if (has_opt(opts, "link") || find_opt(opts, "monitor", &pat))
+    if (otpc__scn_has_atom(opts, "link") ||
+        otpc__scn_prop(opts, "monitor", &pat))
       return "controller_cannot_link_or_monitor";
     otpc_atom_t reg = OTPC_ATOM_NONE;
-    if (find_opt(opts, "register", &pat) && otpc_term_atom(pat, &reg) < 0)
+    if (otpc__scn_prop(opts, "register", &pat) && otpc_term_atom(pat, &reg) < 0)
       return "bad_step";
     otpc_pid_t pid;
     if (spawn_sp(c->rt, NULL, c->me, q, false, false,
-                 has_opt(opts, "trap_exit"), reg, &pid, NULL) < 0)
+                 otpc__scn_has_atom(opts, "trap_exit"), reg, &pid, NULL) < 0)
       return "spawn_failed";
     return wait_for(c, pred_started, &q) == WAIT_OK ? NULL : "timeout";
   }

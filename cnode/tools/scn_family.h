@@ -70,6 +70,15 @@ extern const otpc_gen_server_t otpc__scn_gs_puppet;
  * otpc__scn_puppet_arg_t; start_child's [Script] replaces the script. */
 extern const otpc_gen_server_t otpc__scn_gs_puppet_dyn;
 
+/* Helpers. A target term (a scenario name or {reg, N}) as a pid or a
+ * registered name; the atom in a list; {Key, Value} in a proplist; a
+ * gen_server-protocol cast for op {Tag, To, Msg} (result ok). */
+int otpc__scn_target(const otpc__scn_names_t *names, otpc_term_t t,
+                     otpc_buf_t *out);
+bool otpc__scn_has_atom(otpc_term_t list, const char *atom);
+bool otpc__scn_prop(otpc_term_t list, const char *key, otpc_term_t *value);
+int otpc__scn_cast_op(otpc_proc_t *self, otpc_term_t op, otpc_buf_t *res);
+
 /* A pending op's context for the continuations below, which build its
  * result and hand it to `done`. */
 typedef struct otpc__scn_pending otpc__scn_pending_t;

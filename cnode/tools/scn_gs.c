@@ -243,6 +243,49 @@ const otpc_gen_server_t otpc__scn_gs_puppet = {
     .free_state = p_free,
 };
 
+/* ----------------------------------------------------------- helpers */
+
+bool otpc__scn_has_atom(otpc_term_t list, const char *atom) {
+  otpc_iter_t it;
+  otpc_term_t e;
+  size_t n;
+  if (otpc_term_list(list, &it, &n) != 0)
+    return false;
+  while (otpc_iter_next(&it, &e) == 1)
+    if (otpc_term_is_atom(e, atom))
+      return true;
+  return false;
+}
+
+bool otpc__scn_prop(otpc_term_t list, const char *key, otpc_term_t *value) {
+  otpc_iter_t it;
+  otpc_term_t e, k;
+  size_t n;
+  if (otpc_term_list(list, &it, &n) != 0)
+    return false;
+  while (otpc_iter_next(&it, &e) == 1)
+    if (otpc_term_match(e, NULL, "{~t, ~t}", &k, value) == 0 &&
+        otpc_term_is_atom(k, key))
+      return true;
+  return false;
+}
+
+int otpc__scn_cast_op(otpc_proc_t *self, otpc_term_t op, otpc_buf_t *res) {
+  otpc_term_t to, msg;
+  otpc_pid_t pid;
+  otpc_atom_t name;
+  int rc;
+  if (otpc_term_match(op, NULL, "{_, ~t, ~t}", &to, &msg) != 0)
+    return OTPC_EINVAL;
+  if (otpc_term_pid(to, &pid) == 0)
+    rc = otpc_gen_server_cast(self, pid, msg);
+  else if (otpc_term_atom(to, &name) == 0)
+    rc = otpc_gen_server_cast_name(self, name, msg);
+  else
+    rc = OTPC_EINVAL;
+  return rc < 0 ? rc : otpc_term_build(res, NULL, "ok");
+}
+
 /* ---------------------------------------------------------------- ops */
 
 /* A pending op: what its continuation needs to build the result. */
@@ -481,9 +524,6 @@ static int op_stop(otpc_proc_t *self, otpc_term_t op, otpc_buf_t *res,
 
 int otpc__scn_gs_op(otpc_proc_t *self, otpc_pid_t ctl, otpc_term_t op,
                     otpc_buf_t *res, otpc__scn_done_fn done) {
-  otpc_term_t to, req;
-  otpc_pid_t pid;
-  otpc_atom_t name;
   if (otpc_term_match(op, NULL, "{gs_start, _, _, _, _}") == 0)
     return otpc__scn_start_op(self, ctl, op, done, gs_start,
                               &otpc__scn_gs_puppet);
@@ -491,23 +531,16 @@ int otpc__scn_gs_op(otpc_proc_t *self, otpc_pid_t ctl, otpc_term_t op,
     return otpc__scn_call_op(self, op, done, "gen_server", 5000, false);
   if (otpc_term_match(op, NULL, "{gs_stop, _, _, _}") == 0)
     return op_stop(self, op, res, done);
-  if (otpc_term_match(op, NULL, "{gs_cast, ~t, ~t}", &to, &req) == 0) {
-    int rc;
-    if (otpc_term_pid(to, &pid) == 0)
-      rc = otpc_gen_server_cast(self, pid, req);
-    else if (otpc_term_atom(to, &name) == 0)
-      rc = otpc_gen_server_cast_name(self, name, req);
-    else
-      rc = OTPC_EINVAL;
-    return rc < 0 ? rc : otpc_term_build(res, NULL, "ok");
-  }
+  if (otpc_term_match(op, NULL, "{gs_cast, _, _}") == 0)
+    return otpc__scn_cast_op(self, op, res);
   return OTPC__SCN_NOMATCH;
 }
 
 /* ------------------------------------------------------ names resolved */
 
 /* A target: a scenario name, or {reg, N} for the registered name N. */
-static int target(const otpc__scn_names_t *nm, otpc_term_t t, otpc_buf_t *out) {
+int otpc__scn_target(const otpc__scn_names_t *nm, otpc_term_t t,
+                     otpc_buf_t *out) {
   otpc_atom_t a;
   otpc_pid_t pid;
   int rc;
@@ -528,7 +561,7 @@ static int build4(const otpc__scn_names_t *nm, otpc_buf_t *out, const char *tag,
   otpc_buf_t tb, xb;
   otpc_buf_init(&tb);
   otpc_buf_init(&xb);
-  int rc = target(nm, to, &tb);
+  int rc = otpc__scn_target(nm, to, &tb);
   if (rc == 0)
     rc = nm->real(nm->ctx, term, &xb);
   if (rc == 0) {

@@ -20,8 +20,8 @@ typedef struct smp {
   size_t n_enter, cap_enter;
 } smp_t;
 
-static void report(otpc_sm_t *sm, smp_t *p, const char *fmt, otpc_term_t a,
-                   otpc_term_t b, otpc_term_t c) {
+static void sm_report(otpc_sm_t *sm, smp_t *p, const char *fmt, otpc_term_t a,
+                      otpc_term_t b, otpc_term_t c) {
   otpc_proc_t *self = otpc_sm_proc(sm);
   otpc_pid_t me = otpc_self(self);
   otpc_buf_t e;
@@ -92,8 +92,8 @@ static int type_of(otpc_term_t t, otpc_sm_type_t *type) {
 
 /* Runs a list of actions, in order, as the BEAM puppet builds its action
  * list. {crash, R} exits from here: nothing is allocated across the loop. */
-static void act_list(otpc_sm_t *sm, smp_t *p, otpc_term_t actions,
-                     const otpc_gs_from_t *from) {
+static void sm_act_list(otpc_sm_t *sm, smp_t *p, otpc_term_t actions,
+                        const otpc_gs_from_t *from) {
   otpc_iter_t it;
   otpc_term_t a, x, y, z;
   otpc_pid_t to;
@@ -195,11 +195,11 @@ static void handle_event(otpc_sm_t *sm, const otpc_sm_event_t *ev,
   smp_t *p = data;
   otpc_term_t actions;
   if (ev->type == OTPC_SM_GENERIC_TIMEOUT) {
-    report(sm, p, "{{timeout, ~t}, ~t, ~t}", ev->name, ev->content, state);
+    sm_report(sm, p, "{{timeout, ~t}, ~t, ~t}", ev->name, ev->content, state);
   } else {
     char text[64];
     snprintf(text, sizeof text, "{%s, ~t, ~t}", names[ev->type]);
-    report(sm, p, text, ev->content, state, state);
+    sm_report(sm, p, text, ev->content, state, state);
   }
   if (ev->type == OTPC_SM_ENTER) {
     for (size_t i = 0; i < p->n_enter; i++)
@@ -211,7 +211,7 @@ static void handle_event(otpc_sm_t *sm, const otpc_sm_event_t *ev,
         if (otpc_msg_from_term((otpc_term_t){p->enter[i].actions.data,
                                              p->enter[i].actions.len},
                                &m) == 0) {
-          act_list(sm, p, otpc_msg_term(m), NULL);
+          sm_act_list(sm, p, otpc_msg_term(m), NULL);
           otpc_msg_unref(m);
         }
         return;
@@ -219,10 +219,10 @@ static void handle_event(otpc_sm_t *sm, const otpc_sm_event_t *ev,
     return;
   }
   if (actions_for(ev->content, state, &actions))
-    act_list(sm, p, actions, ev->from);
+    sm_act_list(sm, p, actions, ev->from);
 }
 
-static void init(otpc_sm_t *sm, void *data, void *arg) {
+static void sm_init(otpc_sm_t *sm, void *data, void *arg) {
   smp_t *p = data;
   const otpc__scn_puppet_arg_t *a = arg;
   otpc_proc_t *self = otpc_sm_proc(sm);
@@ -233,12 +233,12 @@ static void init(otpc_sm_t *sm, void *data, void *arg) {
   otpc_link(self, p->ctl);
   otpc_sendf(self, p->ctl, "{'$ev', ~p, {puppet, ~A}}", &me, a->name);
   otpc_sendf(self, p->ctl, "{'$ev', ~p, {cb, {init, ~t}}}", &me, &a->script);
-  act_list(sm, p, a->script, NULL);
+  sm_act_list(sm, p, a->script, NULL);
 }
 
-static void terminate(otpc_sm_t *sm, otpc_term_t reason, otpc_term_t state,
-                      void *data) {
-  report(sm, data, "{terminate, ~t, ~t}", reason, state, state);
+static void sm_terminate(otpc_sm_t *sm, otpc_term_t reason, otpc_term_t state,
+                         void *data) {
+  sm_report(sm, data, "{terminate, ~t, ~t}", reason, state, state);
 }
 
 static void free_data(void *data) {
@@ -255,8 +255,8 @@ static const otpc_gen_statem_t puppet = {
     .name = "scenario_sm_puppet",
     .data_size = sizeof(smp_t),
     .handle_event = handle_event,
-    .init = init,
-    .terminate = terminate,
+    .init = sm_init,
+    .terminate = sm_terminate,
     .free_data = free_data,
 };
 
@@ -265,8 +265,8 @@ static const otpc_gen_statem_t puppet_enter = {
     .data_size = sizeof(smp_t),
     .handle_event = handle_event,
     .state_enter = true,
-    .init = init,
-    .terminate = terminate,
+    .init = sm_init,
+    .terminate = sm_terminate,
     .free_data = free_data,
 };
 
@@ -276,40 +276,18 @@ static int sm_start(otpc_proc_t *self, const void *cls, void *arg,
   return otpc_gen_statem_start(self, cls, arg, opts, cont, ctx);
 }
 
-static bool has_atom(otpc_term_t list, const char *atom) {
-  otpc_iter_t it;
-  otpc_term_t e;
-  size_t n;
-  if (otpc_term_list(list, &it, &n) != 0)
-    return false;
-  while (otpc_iter_next(&it, &e) == 1)
-    if (otpc_term_is_atom(e, atom))
-      return true;
-  return false;
-}
-
 int otpc__scn_sm_op(otpc_proc_t *self, otpc_pid_t ctl, otpc_term_t op,
                     otpc_buf_t *res, otpc__scn_done_fn done) {
-  otpc_term_t script, to, msg;
-  otpc_pid_t pid;
-  otpc_atom_t name;
+  otpc_term_t script;
   if (otpc_term_match(op, NULL, "{sm_start, _, ~t, _, _}", &script) == 0)
-    return otpc__scn_start_op(self, ctl, op, done, sm_start,
-                              has_atom(script, "state_enter") ? &puppet_enter
-                                                              : &puppet);
+    return otpc__scn_start_op(
+        self, ctl, op, done, sm_start,
+        otpc__scn_has_atom(script, "state_enter") ? &puppet_enter : &puppet);
   if (otpc_term_match(op, NULL, "{sm_call, _, _, _}") == 0)
     return otpc__scn_call_op(self, op, done, "gen_statem", OTPC_SM_INFINITY,
                              true);
-  if (otpc_term_match(op, NULL, "{sm_cast, ~t, ~t}", &to, &msg) == 0) {
-    int rc;
-    if (otpc_term_pid(to, &pid) == 0)
-      rc = otpc_gen_statem_cast(self, pid, msg);
-    else if (otpc_term_atom(to, &name) == 0)
-      rc = otpc_gen_statem_cast_name(self, name, msg);
-    else
-      rc = OTPC_EINVAL;
-    return rc < 0 ? rc : otpc_term_build(res, NULL, "ok");
-  }
+  if (otpc_term_match(op, NULL, "{sm_cast, _, _}") == 0)
+    return otpc__scn_cast_op(self, op, res);
   return OTPC__SCN_NOMATCH;
 }
 

@@ -15,7 +15,7 @@
 #include "otpc/supervisor.h"
 #include "scn_family.h"
 
-static otpc_term_t buf_term(const otpc_buf_t *b) {
+static otpc_term_t as_term(const otpc_buf_t *b) {
   return (otpc_term_t){b->data, b->len};
 }
 
@@ -96,32 +96,6 @@ static int sup_init(otpc_proc_t *self, void *arg, otpc_sup_spec_t *spec) {
   return OTPC_SUP_INIT_OK;
 }
 
-/* {Key, Value} in a proplist; false if absent. */
-static bool prop(otpc_term_t list, const char *key, otpc_term_t *value) {
-  otpc_iter_t it;
-  otpc_term_t e, k;
-  size_t n;
-  if (otpc_term_list(list, &it, &n) != 0)
-    return false;
-  while (otpc_iter_next(&it, &e) == 1)
-    if (otpc_term_match(e, NULL, "{~t, ~t}", &k, value) == 0 &&
-        otpc_term_is_atom(k, key))
-      return true;
-  return false;
-}
-
-static bool has_atom(otpc_term_t list, const char *atom) {
-  otpc_iter_t it;
-  otpc_term_t e;
-  size_t n;
-  if (otpc_term_list(list, &it, &n) != 0)
-    return false;
-  while (otpc_iter_next(&it, &e) == 1)
-    if (otpc_term_is_atom(e, atom))
-      return true;
-  return false;
-}
-
 /* Index of the atom `t` in names[], or -1. */
 static int pick(otpc_term_t t, const char *const *names, int n) {
   for (int i = 0; i < n; i++)
@@ -139,13 +113,13 @@ static int child_props(otpc_term_t props, otpc_child_spec_t *c) {
   static const char *const restarts[] = {"permanent", "transient", "temporary"};
   otpc_term_t v;
   int64_t ms;
-  if (prop(props, "restart", &v)) {
+  if (otpc__scn_prop(props, "restart", &v)) {
     int r = pick(v, restarts, 3);
     if (r < 0)
       return OTPC_EINVAL;
     c->restart = (otpc_restart_t)r;
   }
-  if (prop(props, "shutdown", &v)) {
+  if (otpc__scn_prop(props, "shutdown", &v)) {
     if (otpc_term_is_atom(v, "brutal_kill"))
       c->shutdown = OTPC_SHUTDOWN_BRUTAL_KILL;
     else if (otpc_term_is_atom(v, "infinity"))
@@ -156,7 +130,7 @@ static int child_props(otpc_term_t props, otpc_child_spec_t *c) {
     } else
       return OTPC_EINVAL;
   }
-  c->significant = has_atom(props, "significant");
+  c->significant = otpc__scn_has_atom(props, "significant");
   return 0;
 }
 
@@ -232,23 +206,23 @@ static const otpc_sup_spec_t *build_spec(otpc_pid_t ctl, otpc_term_t flags,
   spec->intensity = 1;
   spec->period_s = 5;
   spec->init = sup_init;
-  if (prop(flags, "strategy", &v)) {
+  if (otpc__scn_prop(flags, "strategy", &v)) {
     int s = pick(v, strategies, 4);
     if (s < 0)
       return NULL;
     spec->strategy = (otpc_sup_strategy_t)s;
   }
-  if (prop(flags, "intensity", &v)) {
+  if (otpc__scn_prop(flags, "intensity", &v)) {
     if (otpc_term_int64(v, &n64) != 0 || n64 < 0 || n64 > 1000000)
       return NULL;
     spec->intensity = (int)n64;
   }
-  if (prop(flags, "period", &v)) {
+  if (otpc__scn_prop(flags, "period", &v)) {
     if (otpc_term_int64(v, &n64) != 0 || n64 < 1 || n64 > 1000000)
       return NULL;
     spec->period_s = (int)n64;
   }
-  if (prop(flags, "auto_shutdown", &v)) {
+  if (otpc__scn_prop(flags, "auto_shutdown", &v)) {
     int a = pick(v, autos, 3);
     if (a < 0)
       return NULL;
@@ -348,20 +322,6 @@ int otpc__scn_sup_op(otpc_proc_t *self, otpc_pid_t ctl, otpc_term_t op,
 
 /* ------------------------------------------------------ names resolved */
 
-static int sup_target(const otpc__scn_names_t *nm, otpc_term_t t,
-                      otpc_buf_t *out) {
-  otpc_atom_t a;
-  otpc_pid_t pid;
-  int rc;
-  if (otpc_term_match(t, NULL, "{reg, ~a}", &a) == 0)
-    return otpc_term_build(out, NULL, "~A", a);
-  if (otpc_term_atom(t, &a) != 0)
-    return OTPC_EINVAL;
-  if ((rc = nm->pid_of(nm->ctx, a, &pid)) < 0)
-    return rc;
-  return otpc_term_build(out, NULL, "~p", &pid);
-}
-
 /* The supervisor API is gen_server calls (supervisor.h): those ops become
  * gs_call commands with the request and timeout supervisor.erl uses. */
 int otpc__scn_sup_real_op(const otpc__scn_names_t *nm, otpc_term_t op,
@@ -374,11 +334,11 @@ int otpc__scn_sup_real_op(const otpc__scn_names_t *nm, otpc_term_t op,
       otpc_term_match(op, NULL, "{sup_start, ~t, ~t, ~t, ~t}", &q, &flags,
                       &children, &opts) == 0) {
     bool named = otpc_term_match(op, NULL, "{_, _, _, _, _}") == 0 &&
-                 prop(opts, "register", &reg);
+                 otpc__scn_prop(opts, "register", &reg);
     otpc_buf_init(&ab);
     rc = nm->real(nm->ctx, children, &ab);
     if (rc == 0) {
-      otpc_term_t kids = buf_term(&ab);
+      otpc_term_t kids = as_term(&ab);
       rc = named ? otpc_term_build(out, NULL, "{sup_start, ~t, ~t, ~t, ~t}", &q,
                                    &flags, &kids, &reg)
                  : otpc_term_build(out, NULL,
@@ -412,11 +372,11 @@ int otpc__scn_sup_real_op(const otpc__scn_names_t *nm, otpc_term_t op,
     return OTPC__SCN_NOMATCH;
   otpc_buf_init(&tb);
   otpc_buf_init(&ab);
-  rc = sup_target(nm, sup, &tb);
+  rc = otpc__scn_target(nm, sup, &tb);
   if (rc == 0 && has_arg)
     rc = nm->real(nm->ctx, arg, &ab);
   if (rc == 0) {
-    otpc_term_t tt = buf_term(&tb), at = buf_term(&ab);
+    otpc_term_t tt = as_term(&tb), at = as_term(&ab);
     if (!has_arg)
       rc = otpc_term_build(out, NULL, "{gs_call, ~t, ~a, infinity}", &tt, req);
     else if (strcmp(req, "start_child") == 0 &&
