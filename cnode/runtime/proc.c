@@ -471,19 +471,30 @@ static void turn(otpc__sched_t *s, otpc_proc_t *p) {
   }
 }
 
-void otpc__proc_run(otpc__sched_t *s, otpc_proc_t *p) {
+unsigned otpc__proc_run_batch(otpc__sched_t *s, unsigned max) {
+  /* One unwinding frame for many turns: a sigsetjmp per turn was a tenth
+   * of a message hop. volatile: modified after the sigsetjmp and read
+   * after a jump. */
+  volatile unsigned n = 0;
   sigjmp_buf jb;
-  s->current = p;
   s->jbp = &jb;
-  /* sigsetjmp(.., 0): no signal mask saved, so no syscall per turn. s and
-   * p are not modified after it, so they are intact after a jump. */
+  /* sigsetjmp(.., 0): no signal mask saved, so no syscall. s is not
+   * modified after it, so it is intact after a jump. */
   if (sigsetjmp(jb, 0) != 0) {
-    otpc__proc_exit(p, true);
+    otpc__proc_exit(s->current, true);
     s->current = NULL;
     s->jbp = NULL;
-    return;
+    return n + 1;
   }
-  turn(s, p);
+  while (n < max) {
+    otpc_proc_t *p = otpc__sched_next(s);
+    if (p == NULL)
+      break;
+    s->current = p;
+    turn(s, p);
+    n = n + 1;
+  }
   s->current = NULL;
   s->jbp = NULL;
+  return n;
 }

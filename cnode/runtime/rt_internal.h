@@ -383,6 +383,9 @@ int otpc__sched_start(otpc_rt_t *rt);
 void otpc__sched_stop(otpc_rt_t *rt);
 /* Puts a runnable process on its scheduler's run queue. */
 void otpc__sched_push(otpc_proc_t *p);
+/* The next runnable process of s, taken off its run queue, or NULL
+ * (scheduler thread only). */
+otpc_proc_t *otpc__sched_next(otpc__sched_t *s);
 
 /* ------------------------------------------------------------ proc.c */
 
@@ -396,9 +399,10 @@ void otpc__proc_exit(otpc_proc_t *p, bool free_it);
 /* Propagation and removal without terminate (used by the above). */
 void otpc__proc_finish(otpc_proc_t *p);
 void otpc__proc_free(otpc_proc_t *p);
-/* Runs a callback of p with crash protection already set by the caller:
- * one scheduler turn. */
-void otpc__proc_run(otpc__sched_t *s, otpc_proc_t *p);
+/* Runs up to `max` turns of the runnable processes of s (the scheduler's
+ * thread), under one unwinding frame for otpc_exit; returns how many ran
+ * (0: none was runnable). */
+unsigned otpc__proc_run_batch(otpc__sched_t *s, unsigned max);
 bool otpc__is_atom(otpc_term_t t, otpc_atom_t a);
 void otpc__log(otpc_rt_t *rt, int level, const char *text);
 

@@ -73,6 +73,18 @@ static void drain_remote(otpc__sched_t *s) {
   }
 }
 
+otpc_proc_t *otpc__sched_next(otpc__sched_t *s) {
+  drain_remote(s);
+  otpc_proc_t *p = s->rq_head;
+  if (p != NULL) {
+    s->rq_head = p->rq_next;
+    if (s->rq_head == NULL)
+      s->rq_tail = NULL;
+    s->rq_len--;
+  }
+  return p;
+}
+
 /* Iterations of the spin before sleeping (a few tens of microseconds). */
 #define SPIN_ITERATIONS 2000
 
@@ -105,15 +117,10 @@ static void sched_main(void *arg) {
   unsigned since_poll = 0;
   /* Acquire pairs with otpc__sched_stop's release store. */
   while (!atomic_load_explicit(&s->stop, memory_order_acquire)) {
-    drain_remote(s);
-    otpc_proc_t *p = s->rq_head;
-    if (p != NULL) {
-      s->rq_head = p->rq_next;
-      if (s->rq_head == NULL)
-        s->rq_tail = NULL;
-      s->rq_len--;
-      otpc__proc_run(s, p);
-      if (++since_poll >= POLL_EVERY) {
+    unsigned ran = otpc__proc_run_batch(s, POLL_EVERY - since_poll);
+    if (ran > 0) {
+      since_poll += ran;
+      if (since_poll >= POLL_EVERY) {
         since_poll = 0;
         s->in_uv = true;
         uv_run(&s->loop, UV_RUN_NOWAIT);
