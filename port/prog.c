@@ -755,10 +755,11 @@ int otpc_prog_run(const otpc_prog_config_t *cfg, otpc_err_t *err) {
   if (p == NULL)
     return OTPC_ENOMEM;
   p->cfg = *cfg;
-  /* The header limits the frame too. */
+  /* The header limits the frame too; with 4 bytes, a little under, so
+   * header and body fit the unsigned length of one libuv write. */
   size_t hdr_max = cfg->packet == 1   ? 0xFF
                    : cfg->packet == 2 ? 0xFFFF
-                                      : 0xFFFFFFFF;
+                                      : 0xFFFFFFFF - 8;
   if (p->cfg.max_frame > hdr_max)
     p->cfg.max_frame = hdr_max;
   otpc__children_init(&p->children);
