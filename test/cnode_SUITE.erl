@@ -12,16 +12,23 @@
 -export([bad_options/1, ping/1, echo_message/1, echo_call/1, visible/1, hidden/1,
          link_exit/1, monitor_exit/1, c_link_monitor/1, c_exit/1, c_dials/1,
          noconnection/1, wrong_cookie/1, silent_peer/1, spawn_request/1,
-         concurrent/1, monitor_name/1, c_to_c/1, sigterm/1]).
+         concurrent/1, monitor_name/1, c_to_c/1, sigterm/1,
+         c_monitor_node/1, c_monitor_nodes/1, c_reg_send/1,
+         c_monitor_remote_name/1, c_call/1, c_call_nodedown/1,
+         big_vs_signals/1, big_then_exit_same_receiver/1]).
 %% Run on peers.
--export([forward/1]).
+-export([forward/1, serve/2]).
+%% A BEAM gen_server for C processes to call.
+-export([init/1, handle_call/3, handle_cast/2]).
 
 -define(T, 10000).
 
 all() ->
     [bad_options, ping, echo_message, echo_call, visible, hidden, link_exit,
      monitor_exit, c_link_monitor, c_exit, c_dials, noconnection, wrong_cookie,
-     silent_peer, spawn_request, concurrent, monitor_name, c_to_c, sigterm].
+     silent_peer, spawn_request, concurrent, monitor_name, c_to_c, sigterm,
+     c_monitor_node, c_monitor_nodes, c_reg_send, c_monitor_remote_name,
+     c_call, c_call_nodedown, big_vs_signals, big_then_exit_same_receiver].
 
 init_per_suite(Config) ->
     case is_alive() of
@@ -300,4 +307,292 @@ c_to_c(_Config) ->
 sigterm(_Config) ->
     {H, Node} = start_node([]),
     pong = net_adm:ping(Node),
+    stopped(H).
+
+%%% Node monitoring, names, calls, the priority lane -------------------------
+
+%% Waits for the next {ctl, _} and returns its content.
+ctl_next() ->
+    receive {ctl, M} -> M after ?T -> ct:fail(no_ctl) end.
+
+ctl_ref() ->
+    receive {ctl, R} when is_reference(R) -> R after ?T -> ct:fail(no_ref) end.
+
+unreachable() ->
+    list_to_atom("nobody" ++ integer_to_list(erlang:unique_integer([positive]))
+                 ++ "@" ++ host()).
+
+%% monitor_node from C: {nodedown, N} at once for a node that cannot be
+%% reached and for each of two monitors, nothing for the node itself, and
+%% {nodedown, Peer} when a connected BEAM peer stops. The BEAM does the
+%% same (checked here on the CT node).
+c_monitor_node(_Config) ->
+    Nowhere = unreachable(),
+    true = monitor_node(Nowhere, true),
+    receive {nodedown, Nowhere} -> ok after ?T -> ct:fail(beam_no_nodedown) end,
+    {H, Node} = start_node([]),
+    %% The local node first: no message, so the next one is Nowhere's.
+    {ctl, Node} ! {self(), monitor_node, Node, true},
+    ctl(monitor_node),
+    {ctl, Node} ! {self(), monitor_node, Nowhere, true},
+    ctl(monitor_node),
+    {nodedown, Nowhere} = ctl_next(),
+    {ctl, Node} ! {self(), monitor_node, Nowhere, true},
+    ctl(monitor_node),
+    {ctl, Node} ! {self(), monitor_node, Nowhere, true},
+    ctl(monitor_node),
+    {nodedown, Nowhere} = ctl_next(),
+    {nodedown, Nowhere} = ctl_next(),
+    %% A BEAM peer: monitoring it connects to it.
+    {Peer, PNode} = start_peer(),
+    {ctl, Node} ! {self(), monitor_node, PNode, true},
+    ctl(monitor_node),
+    P = spawn(PNode, ?MODULE, forward, [self()]),
+    {ctl, Node} ! {self(), send, P, up},
+    ctl(sent),
+    receive {forwarded, up} -> ok after ?T -> ct:fail(no_forward) end,
+    {ctl, Node} ! {self(), nodes},
+    {nodes, Visible, []} = ctl_next(),
+    true = lists:member(PNode, Visible),
+    true = lists:member(node(), Visible),
+    otpc_test_lib:stop_peer(Peer),
+    {nodedown, PNode} = ctl_next(),
+    {ctl, Node} ! {self(), nodes},
+    {nodes, Visible2, []} = ctl_next(),
+    false = lists:member(PNode, Visible2),
+    stopped(H).
+
+%% monitor_nodes from C, one subscription for visible nodes and one for
+%% all: a hidden peer gives one nodeup, a visible one two; nodedowns alike.
+c_monitor_nodes(_Config) ->
+    {H, Node} = start_node([]),
+    {ctl, Node} ! {self(), monitor_nodes, true, false},
+    ctl(monitor_nodes),
+    {ctl, Node} ! {self(), monitor_nodes, true, true},
+    ctl(monitor_nodes),
+    {ok, HPeer, HNode} = otpc_test_lib:start_peer(cnh, ["-hidden"]),
+    pong = rpc:call(HNode, net_adm, ping, [Node]),
+    {nodeup, HNode} = ctl_next(),
+    {ok, VPeer, VNode} = otpc_test_lib:start_peer(cnv),
+    pong = rpc:call(VNode, net_adm, ping, [Node]),
+    {nodeup, VNode} = ctl_next(),
+    {nodeup, VNode} = ctl_next(),
+    {ctl, Node} ! {self(), nodes},
+    {nodes, Visible, Hidden} = ctl_next(),
+    true = lists:member(VNode, Visible),
+    [HNode] = Hidden,
+    otpc_test_lib:stop_peer(HPeer),
+    {nodedown, HNode} = ctl_next(),
+    otpc_test_lib:stop_peer(VPeer),
+    {nodedown, VNode} = ctl_next(),
+    {nodedown, VNode} = ctl_next(),
+    %% Off: one subscription less, so one nodedown for the next visible one.
+    {ctl, Node} ! {self(), monitor_nodes, false, false},
+    ctl(monitor_nodes),
+    {ok, VPeer2, VNode2} = otpc_test_lib:start_peer(cnv),
+    pong = rpc:call(VNode2, net_adm, ping, [Node]),
+    {nodeup, VNode2} = ctl_next(),
+    otpc_test_lib:stop_peer(VPeer2),
+    {nodedown, VNode2} = ctl_next(),
+    {ctl, Node} ! {self(), nodes},
+    {nodes, _, []} = ctl_next(),
+    stopped(H).
+
+%% {Name, Node} ! Msg from C: to the CT node and to a peer it dials first;
+%% an unknown name or an unreachable node drops the message, nothing else.
+c_reg_send(_Config) ->
+    {H, Node} = start_node([]),
+    Name = cnode_fwd,
+    Fwd = spawn_link(?MODULE, forward, [self()]),
+    true = register(Name, Fwd),
+    {ctl, Node} ! {self(), reg_send, Name, node(), {hi, 1}},
+    ctl(sent),
+    receive {forwarded, {hi, 1}} -> ok after ?T -> ct:fail(no_reg_send) end,
+    {Peer, PNode} = start_peer(),
+    PFwd = spawn(PNode, ?MODULE, forward, [self()]),
+    true = rpc:call(PNode, erlang, register, [Name, PFwd]),
+    {ctl, Node} ! {self(), reg_send, nobody, PNode, lost},
+    ctl(sent),
+    {ctl, Node} ! {self(), reg_send, Name, unreachable(), lost},
+    ctl(sent),
+    {ctl, Node} ! {self(), reg_send, Name, PNode, {hi, 2}},
+    ctl(sent),
+    receive
+        {forwarded, {hi, 2}} -> ok;
+        {forwarded, lost} -> ct:fail(delivered_lost)
+    after ?T -> ct:fail(no_remote_reg_send)
+    end,
+    otpc_test_lib:stop_peer(Peer),
+    unlink(Fwd),
+    exit(Fwd, kill),
+    stopped(H).
+
+%% monitor(process, {Name, Node}) from C: the DOWN says {Name, Node} with
+%% the exit reason, noproc for a name nobody has, noconnection for a node
+%% that goes down or cannot be reached.
+c_monitor_remote_name(_Config) ->
+    {H, Node} = start_node([]),
+    P = spawn(fun() -> receive after infinity -> ok end end),
+    true = register(cnode_target, P),
+    {ctl, Node} ! {self(), monitor_name, cnode_target, node()},
+    Ref = ctl_ref(),
+    %% The MONITOR_P has reached us once a message ctl sends later has.
+    {ctl, Node} ! {self(), send, self(), sync},
+    ctl(sent),
+    receive sync -> ok after ?T -> ct:fail(no_sync) end,
+    exit(P, bye),
+    {'DOWN', Ref, process, {cnode_target, ThisNode}, bye} = ctl_next(),
+    ThisNode = node(),
+    {ctl, Node} ! {self(), monitor_name, nobody, node()},
+    Ref2 = ctl_ref(),
+    {'DOWN', Ref2, process, {nobody, ThisNode}, noproc} = ctl_next(),
+    Nowhere = unreachable(),
+    {ctl, Node} ! {self(), monitor_name, cnode_target, Nowhere},
+    Ref3 = ctl_ref(),
+    {'DOWN', Ref3, process, {cnode_target, Nowhere}, noconnection} = ctl_next(),
+    {Peer, PNode} = start_peer(),
+    PP = spawn(PNode, ?MODULE, forward, [self()]),
+    true = rpc:call(PNode, erlang, register, [cnode_target, PP]),
+    {ctl, Node} ! {self(), monitor_name, cnode_target, PNode},
+    Ref4 = ctl_ref(),
+    {ctl, Node} ! {self(), send, PP, sync},
+    ctl(sent),
+    receive {forwarded, sync} -> ok after ?T -> ct:fail(no_sync) end,
+    otpc_test_lib:stop_peer(Peer),
+    {'DOWN', Ref4, process, {cnode_target, PNode}, noconnection} = ctl_next(),
+    stopped(H).
+
+%% A BEAM gen_server (this module's callbacks): `block' is never answered
+%% but reported to the pid in the state.
+init(Notify) -> {ok, Notify}.
+handle_call(block, _From, Notify) -> Notify ! {blocked, node()}, {noreply, Notify};
+handle_call(Req, _From, S) -> {reply, {got, Req, node()}, S}.
+handle_cast(_, S) -> {noreply, S}.
+
+%% Starts a registered BEAM gen_server on the node running it, which stays.
+serve(Name, Notify) ->
+    {ok, Pid} = gen_server:start({local, Name}, ?MODULE, Notify, []),
+    Pid.
+
+%% gen_server:call from C to a BEAM server by pid and by {Name, Node}:
+%% replies, timeout, and noproc (dead pid, unknown name), as OTP gives them.
+c_call(_Config) ->
+    {H, Node} = start_node([]),
+    Srv = serve(cnode_srv, self()),
+    Me = node(),
+    {ctl, Node} ! {self(), call, Srv, hello, 5000},
+    {call, ok, {got, hello, Me}} = ctl_next(),
+    {ctl, Node} ! {self(), call, {cnode_srv, Me}, {by, name}, 5000},
+    {call, ok, {got, {by, name}, Me}} = ctl_next(),
+    {ctl, Node} ! {self(), call, Srv, block, 200},
+    {call, timeout, []} = ctl_next(),
+    {ctl, Node} ! {self(), call, {nobody, Me}, hello, 5000},
+    {call, noproc, []} = ctl_next(),
+    %% The same on the BEAM.
+    noproc = catch_exit(fun() -> gen_server:call({nobody, Me}, hello) end),
+    gen_server:stop(Srv),
+    {ctl, Node} ! {self(), call, Srv, hello, 5000},
+    {call, noproc, []} = ctl_next(),
+    stopped(H).
+
+catch_exit(F) ->
+    try F() of R -> {returned, R}
+    catch exit:{Reason, _} -> Reason
+    end.
+
+%% A call to a server whose node goes down exits {nodedown, Node}, from C
+%% as from the BEAM (the CT node makes the same call).
+c_call_nodedown(_Config) ->
+    {H, Node} = start_node([]),
+    {Peer, PNode} = start_peer(),
+    _ = rpc:call(PNode, ?MODULE, serve, [cnode_srv, self()]),
+    Me = self(),
+    spawn(fun() ->
+                  Me ! {beam, catch_exit(fun() ->
+                                                  gen_server:call({cnode_srv, PNode}, block, 60000)
+                                          end)}
+          end),
+    {ctl, Node} ! {self(), call, {cnode_srv, PNode}, {by, name}, 5000},
+    {call, ok, {got, {by, name}, PNode}} = ctl_next(),
+    {ctl, Node} ! {self(), call, {cnode_srv, PNode}, block, 60000},
+    %% Both blocked calls have reached the server.
+    [receive {blocked, PNode} -> ok after ?T -> ct:fail(not_blocked) end
+     || _ <- [1, 2]],
+    otpc_test_lib:stop_peer(Peer),
+    {call, exit, {nodedown, PNode}} = ctl_next(),
+    receive {beam, {nodedown, PNode}} -> ok after ?T -> ct:fail(beam_no_nodedown) end,
+    stopped(H).
+
+%% Traps exits and forwards every message to To, then reports it is set.
+trapper(To) ->
+    spawn(fun() ->
+                  process_flag(trap_exit, true),
+                  To ! {self(), trapping},
+                  forward(To)
+          end).
+
+%% 100 MB from ctl to the CT process, then signals to other processes: an
+%% exit/2 from ctl, and the link exit and DOWN of the echo process it
+%% kills. All three overtake the big message (priority lane).
+big_vs_signals(_Config) ->
+    {H, Node} = start_node([]),
+    Echo = echo_pid(Node),
+    Me = self(),
+    P1 = trapper(Me),
+    receive {P1, trapping} -> ok end,
+    P2 = spawn(fun() ->
+                       Ref = monitor(process, Echo),
+                       Me ! {self(), monitoring},
+                       receive {'DOWN', Ref, process, Echo, R} -> Me ! {down, R} end
+               end),
+    receive {P2, monitoring} -> ok end,
+    P3 = spawn(fun() ->
+                       process_flag(trap_exit, true),
+                       link(Echo),
+                       Me ! {self(), linked},
+                       receive {'EXIT', Echo, R} -> Me ! {link_exit, R} end
+               end),
+    receive {P3, linked} -> ok end,
+    %% The monitor and the link have reached echo once its answer has.
+    Echo = echo_pid(Node),
+    Ctl = ctl_pid(Node),
+    Size = 100 * 1000 * 1000,
+    {ctl, Node} ! {self(), big_exit, self(), Size, P1, bye},
+    {forwarded, {'EXIT', Ctl, bye}} = first(),
+    {big, B1} = first(),
+    Size = byte_size(B1),
+    {ctl, Node} ! {self(), big_exit, self(), Size, Echo, kill},
+    Got = [first(), first()],
+    true = lists:member({down, killed}, Got),
+    true = lists:member({link_exit, killed}, Got),
+    {big, B2} = first(),
+    Size = byte_size(B2),
+    stopped(H).
+
+first() ->
+    receive M -> M after 60000 -> ct:fail(nothing) end.
+
+ctl_pid(Node) ->
+    Me = self(),
+    P = spawn(fun() ->
+                      process_flag(trap_exit, true),
+                      Me ! {self(), ready},
+                      receive {'EXIT', From, who} -> Me ! {ctl_is, From} end
+              end),
+    receive {P, ready} -> ok end,
+    {ctl, Node} ! {self(), exit, P, who},
+    ctl(exited),
+    receive {ctl_is, Ctl} -> Ctl after ?T -> ct:fail(no_ctl_pid) end.
+
+%% The order kept: 100 MB to P, then an exit signal to P from the same
+%% process: P gets the message first.
+big_then_exit_same_receiver(_Config) ->
+    {H, Node} = start_node([]),
+    P = trapper(self()),
+    receive {P, trapping} -> ok end,
+    Size = 100 * 1000 * 1000,
+    {ctl, Node} ! {self(), big_exit, P, Size, P, bye},
+    {forwarded, {big, B}} = first(),
+    Size = byte_size(B),
+    {forwarded, {'EXIT', _, bye}} = first(),
     stopped(H).

@@ -394,12 +394,21 @@ static void interpret(waiter_t *w, otpc_proc_t *self, otpc_msg_t *msg,
   }
   otpc_term_t t = otpc_msg_term(msg), x;
   otpc_pid_t pid;
+  otpc_atom_t node = OTPC_ATOM_NONE;
   if (otpc_term_match(t, NULL, "{'DOWN', _, process, _, ~t}", &x) == 0) {
     if (w->op == OP_START) {
       res->status = OTPC_GS_ERROR;
       set_term(res, x);
     } else if (otpc_term_is_atom(x, "noproc") == 1) {
       res->status = OTPC_GS_NOPROC;
+    } else if (otpc_term_is_atom(x, "noconnection") == 1 &&
+               (otpc_term_match(t, NULL, "{_, _, _, {_, ~a}, _}", &node) == 0 ||
+                otpc_term_match(t, NULL, "{_, _, _, ~p, _}", &pid) == 0)) {
+      /* gen:do_call turns a lost connection into {nodedown, Node}. */
+      res->status = OTPC_GS_EXIT;
+      if (otpc_msg_build(&res->term, NULL, "{nodedown, ~A}",
+                         node != OTPC_ATOM_NONE ? node : pid.node) != 0)
+        res->term = NULL;
     } else if (w->op == OP_STOP && otpc_term_equal(x, buf_term(&w->reason))) {
       res->status = OTPC_GS_OK;
     } else {
@@ -730,4 +739,58 @@ int otpc_gen_server_stop_blocking(otpc_proc_t *self, otpc_pid_t server,
   if (res == NULL)
     return OTPC_EINVAL;
   return stop(self, server, reason, timeout_ms, NULL, NULL, res);
+}
+
+/* gen_server:call({Name, Node}, ...) as gen:do_call makes it: a monitor of
+ * {Name, Node} whose reference is the tag, then the request by name. */
+static int call_remote(otpc_proc_t *self, otpc_atom_t name, otpc_atom_t node,
+                       otpc_term_t req, int64_t timeout_ms,
+                       otpc_gs_cont_fn cont, void *ctx, otpc_gs_result_t *res) {
+  if (self == NULL || req.p == NULL)
+    return OTPC_EINVAL;
+  if (node == otpc_rt_node(otpc_proc_rt(self)))
+    return cont != NULL ? otpc_gen_server_call_name(self, name, req, timeout_ms,
+                                                    cont, ctx)
+                        : otpc_gen_server_call_name_blocking(self, name, req,
+                                                             timeout_ms, res);
+  waiter_t *w = waiter_new(OP_CALL, cont, ctx);
+  if (w == NULL)
+    return OTPC_ENOMEM;
+  otpc_msg_t *m = NULL;
+  otpc_pid_t me = otpc_self(self);
+  int rc = otpc_monitor_remote_name(self, name, node, &w->mref);
+  if (rc == 0) {
+    w->has_mon = true;
+    rc = otpc_msg_build(&m, NULL, "{'$gen_call', {~p, ~r}, ~t}", &me, &w->mref,
+                        &req);
+  }
+  if (rc == 0) {
+    rc = otpc_send_remote_name(self, name, node, m);
+    otpc_msg_unref(m);
+  }
+  if (rc < 0) {
+    if (w->has_mon)
+      otpc_demonitor(self, &w->mref, OTPC_DEMONITOR_FLUSH);
+    waiter_free(w);
+    return rc;
+  }
+  return wait_for(self, w, timeout_ms, res);
+}
+
+int otpc_gen_server_call_remote(otpc_proc_t *self, otpc_atom_t name,
+                                otpc_atom_t node, otpc_term_t req,
+                                int64_t timeout_ms, otpc_gs_cont_fn cont,
+                                void *ctx) {
+  if (cont == NULL)
+    return OTPC_EINVAL;
+  return call_remote(self, name, node, req, timeout_ms, cont, ctx, NULL);
+}
+
+int otpc_gen_server_call_remote_blocking(otpc_proc_t *self, otpc_atom_t name,
+                                         otpc_atom_t node, otpc_term_t req,
+                                         int64_t timeout_ms,
+                                         otpc_gs_result_t *res) {
+  if (res == NULL)
+    return OTPC_EINVAL;
+  return call_remote(self, name, node, req, timeout_ms, NULL, NULL, res);
 }

@@ -45,14 +45,30 @@
 /* A signal for a remote pid, queued by a remote op for the loop thread,
  * which encodes it for the connection's flags and keeps the link and
  * monitor records that connection loss turns into noconnection. */
-enum { K_SEND = 1, K_LINK, K_UNLINK, K_EXIT, K_EXIT2, K_MON, K_DEMON, K_DOWN };
+enum {
+  K_SEND = 1,
+  K_LINK,
+  K_UNLINK,
+  K_EXIT,
+  K_EXIT2,
+  K_MON,
+  K_DEMON,
+  K_DOWN,
+  K_REGSEND,   /* {name, to.node} ! msg */
+  K_MONNAME,   /* monitor(process, {name, to.node}) */
+  K_ALIASSEND, /* ref (an alias of to.node) ! msg */
+  K_MONNODE,   /* monitor_node(to.node, on) for `from` */
+  K_MONNODES   /* monitor_nodes(on) for `from`, hidden ones too if `all` */
+};
 
 typedef struct cmd {
   struct cmd *next;
   int kind;
-  otpc_pid_t from, to;
+  otpc_pid_t from, to; /* to: a node's pseudo pid (node set) for by-name */
   otpc_ref_t ref;
-  otpc_msg_t *msg; /* message (K_SEND) or reason (exits, DOWN) */
+  otpc_atom_t name;
+  bool on, all;
+  otpc_msg_t *msg; /* message (sends) or reason (exits, DOWN) */
 } cmd_t;
 
 /* ------------------------------------------------------------ outgoing */
@@ -61,6 +77,11 @@ typedef struct cmd {
  * `head` and the payload straight from the message's bytes. */
 typedef struct item {
   struct item *next;
+  /* Bulk items: the receiver, so that a control signal for it is never put
+   * ahead of them (to_any: a receiver we cannot name, a registered name or
+   * an alias, which holds back every control signal). */
+  otpc_pid_t to;
+  bool to_any;
   otpc_buf_t head, ctl;
   otpc_msg_t *msg; /* keeps the payload alive */
   const uint8_t *pl;
@@ -108,16 +129,29 @@ typedef struct peer {
   conn_t *c;            /* the connection carrying this node's traffic */
   cmd_t *pend, **ptail; /* signals waiting for the connection */
   VEC(link_t) links;
-  VEC(mon_t) mons_out; /* local watchers of remote pids */
-  VEC(mon_t) mons_in;  /* remote watchers of local pids */
+  VEC(mon_t) mons_out;       /* local watchers of remote pids */
+  VEC(mon_t) mons_in;        /* remote watchers of local pids */
+  VEC(otpc_pid_t) node_mons; /* monitor_node(this node, true), one per call */
   uint64_t unlink_id;
 } peer_t;
+
+/* A net_kernel:monitor_nodes subscription. */
+typedef struct sub {
+  otpc_pid_t pid;
+  bool all; /* hidden nodes too */
+} sub_t;
+
+/* A connected node, for otpc_node_list. */
+typedef struct upnode {
+  otpc_atom_t node;
+  bool hidden;
+} upnode_t;
 
 enum { C_DIAL = 1, C_HS, C_UP };
 
 struct conn {
   struct conn *next;
-  otpc__node_t *node;
+  otpc_node_t *node;
   uv_tcp_t tcp;
   uv_connect_t creq;
   int state;
@@ -135,8 +169,8 @@ struct conn {
   uint64_t seq;
 };
 
-struct otpc__node {
-  otpc__node_opts_t o;
+struct otpc_node {
+  otpc_node_opts_t o;
   char name[OTPC__HS_MAX_NAME + 1];
   otpc_atom_t self;
   char cookie[256];
@@ -159,12 +193,15 @@ struct otpc__node {
   bool deliver;           /* loop thread only: may touch the runtime */
   conn_t *conns;
   peer_t *peers;
+  VEC(sub_t) subs;  /* loop thread only */
+  VEC(upnode_t) up; /* under mu: read by otpc_node_list on any thread */
+  size_t max_msg;
   otpc_atom_t a_noproc, a_noconnection, a_notsup;
   otpc_msg_t *m_noproc, *m_noconnection;
   otpc__remote_ops_t ops;
 };
 
-static void logf_(otpc__node_t *n, const char *fmt, ...) {
+static void logf_(otpc_node_t *n, const char *fmt, ...) {
   char line[1200];
   va_list ap;
   va_start(ap, fmt);
@@ -185,7 +222,7 @@ static void err_set(otpc_err_t *err, int code, const char *fmt, ...) {
   va_end(ap);
 }
 
-static uint64_t now_ms(otpc__node_t *n) {
+static uint64_t now_ms(otpc_node_t *n) {
   return uv_now(&n->loop);
 }
 
@@ -229,7 +266,7 @@ static void cmd_free(cmd_t *c) {
 
 /* ---------------------------------------------------------- the peers */
 
-static peer_t *peer_get(otpc__node_t *n, otpc_atom_t node, bool create) {
+static peer_t *peer_get(otpc_node_t *n, otpc_atom_t node, bool create) {
   for (peer_t *p = n->peers; p != NULL; p = p->next)
     if (p->node == node)
       return p;
@@ -272,9 +309,50 @@ static bool mon_del(void *vec, const otpc_ref_t *ref, mon_t *out) {
   return false;
 }
 
+/* {nodeup, Node} or {nodedown, Node} to a local pid; false if it is dead
+ * (its subscriptions can go). */
+static bool node_event(otpc_node_t *n, otpc_pid_t to, bool up,
+                       otpc_atom_t node) {
+  otpc_msg_t *m = NULL;
+  if (otpc_msg_build(&m, NULL, up ? "{nodeup, ~A}" : "{nodedown, ~A}", node) !=
+      0)
+    return true;
+  int rc = otpc__rt_remote_send(n->rt, to, m);
+  otpc_msg_unref(m);
+  return rc != OTPC_ENOTFOUND;
+}
+
+/* A connection came up or went down: the monitor_nodes subscribers (those
+ * of hidden nodes too for a hidden connection), and the list of connected
+ * nodes. */
+static void node_updown(otpc_node_t *n, otpc_atom_t node, bool hidden,
+                        bool up) {
+  pthread_mutex_lock(&n->mu);
+  for (size_t i = 0; i < n->up.n; i++)
+    if (n->up.v[i].node == node) {
+      n->up.v[i] = n->up.v[--n->up.n];
+      break;
+    }
+  if (up) {
+    upnode_t u = {node, hidden};
+    VPUSH(n->up, u);
+  }
+  pthread_mutex_unlock(&n->mu);
+  if (!n->deliver)
+    return;
+  for (size_t i = 0; i < n->subs.n;) {
+    if ((hidden && !n->subs.v[i].all) ||
+        node_event(n, n->subs.v[i].pid, up, node))
+      i++;
+    else
+      n->subs.v[i] = n->subs.v[--n->subs.n];
+  }
+}
+
 /* The peer is unreachable or its connection went down: what OTP does
- * then, locally. Pending signals are dropped. */
-static void peer_down(otpc__node_t *n, peer_t *p) {
+ * then, locally. Pending signals are dropped. `was_up`: the connection had
+ * come up (subscribers saw nodeup), `hidden` then says which kind. */
+static void peer_down(otpc_node_t *n, peer_t *p, bool was_up, bool hidden) {
   otpc_term_t nc = otpc_msg_term(n->m_noconnection);
   /* Links and monitors that never reached the peer break too. */
   while (p->pend != NULL) {
@@ -282,7 +360,7 @@ static void peer_down(otpc__node_t *n, peer_t *p) {
     p->pend = c->next;
     if (n->deliver && c->kind == K_LINK)
       otpc__rt_remote_exit(n->rt, c->to, c->from, nc, true);
-    else if (n->deliver && c->kind == K_MON)
+    else if (n->deliver && (c->kind == K_MON || c->kind == K_MONNAME))
       otpc__rt_remote_down(n->rt, c->to, c->from, &c->ref, nc);
     cmd_free(c);
   }
@@ -297,8 +375,13 @@ static void peer_down(otpc__node_t *n, peer_t *p) {
     for (size_t i = 0; i < p->mons_in.n; i++)
       otpc__rt_remote_demonitor(n->rt, p->mons_in.v[i].watcher,
                                 p->mons_in.v[i].target, &p->mons_in.v[i].ref);
+    /* monitor_node is one-shot: each monitor gives one nodedown. */
+    for (size_t i = 0; i < p->node_mons.n; i++)
+      node_event(n, p->node_mons.v[i], false, p->node);
   }
-  p->links.n = p->mons_out.n = p->mons_in.n = 0;
+  p->links.n = p->mons_out.n = p->mons_in.n = p->node_mons.n = 0;
+  if (was_up)
+    node_updown(n, p->node, hidden, false);
 }
 
 static void peer_free(peer_t *p) {
@@ -310,6 +393,7 @@ static void peer_free(peer_t *p) {
   free(p->links.v);
   free(p->mons_out.v);
   free(p->mons_in.v);
+  free(p->node_mons.v);
   free(p);
 }
 
@@ -461,8 +545,36 @@ static void conn_raw(conn_t *c, const void *p, size_t len) {
   conn_flush(c);
 }
 
+static bool is_message(otpc__dop_t op) {
+  switch (op) {
+  case OTPC__DOP_SEND:
+  case OTPC__DOP_SEND_TT:
+  case OTPC__DOP_SEND_SENDER:
+  case OTPC__DOP_SEND_SENDER_TT:
+  case OTPC__DOP_REG_SEND:
+  case OTPC__DOP_REG_SEND_TT:
+  case OTPC__DOP_ALIAS_SEND:
+  case OTPC__DOP_ALIAS_SEND_TT: return true;
+  default: return false;
+  }
+}
+
+/* Whether something for `to` (or, with any, anything) waits in the bulk
+ * queue: a control signal must then queue behind it, or it would overtake
+ * a message or signal sent before it to the same process. We do not know
+ * a message's sender (the runtime's sends do not say), so the order kept
+ * is per receiver, which includes OTP's per sender-receiver pair. */
+static bool bulk_holds(const conn_t *c, const otpc_pid_t *to, bool any) {
+  for (const item_t *it = c->bulk.head; it != NULL; it = it->next)
+    if (any || it->to_any || pid_eq(&it->to, to))
+      return true;
+  return false;
+}
+
 /* Queues one control message with its payload (the bytes of `msg`'s term,
- * or none), fragmented when the peer takes fragments. */
+ * or none), fragmented when the peer takes fragments. Messages go on the
+ * bulk lane; control signals on the priority lane, written before any bulk
+ * bytes, unless bulk_holds says they must wait or they need fragments. */
 static void conn_ctl(conn_t *c, const otpc__dctl_t *d, otpc_msg_t *msg) {
   otpc_err_t err;
   item_t *it = calloc(1, sizeof *it);
@@ -474,10 +586,22 @@ static void conn_ctl(conn_t *c, const otpc__dctl_t *d, otpc_msg_t *msg) {
     it->pl = t.p;
     it->plen = t.len;
   }
+  bool msg_op = is_message(d->op);
+  it->to = d->to;
+  it->to_any = d->op == OTPC__DOP_REG_SEND || d->op == OTPC__DOP_ALIAS_SEND ||
+               d->to_name != OTPC_ATOM_NONE;
   int rc = otpc__dctl_encode(&it->ctl, d, &err);
+  bool prio = false;
   if (rc == 0) {
     otpc_term_t ct = {it->ctl.data, it->ctl.len};
-    if (c->mode == OTPC__DIST_HDR_FRAG) {
+    prio = !msg_op && !bulk_holds(c, &it->to, it->to_any) &&
+           it->ctl.len + it->plen < OTPC__DIST_FRAG_SIZE;
+    if (prio) {
+      /* One whole frame: in fragment mode a plain 131,68 one. */
+      rc = otpc__dist_enc_head(
+          &it->head, c->mode == OTPC__DIST_HDR_FRAG ? OTPC__DIST_HDR : c->mode,
+          ct, it->plen, &err);
+    } else if (c->mode == OTPC__DIST_HDR_FRAG) {
       it->frag = true;
       rc = otpc__dist_frag_init(&it->f, ++c->seq, ct, it->pl, it->plen, 0);
     } else {
@@ -491,7 +615,7 @@ static void conn_ctl(conn_t *c, const otpc__dctl_t *d, otpc_msg_t *msg) {
     item_free(it);
     return;
   }
-  q_push(&c->bulk, it);
+  q_push(prio ? &c->prio : &c->bulk, it);
   conn_flush(c);
 }
 
@@ -532,17 +656,37 @@ static void send_cmd(conn_t *c, cmd_t *k) {
     else
       d.reason = otpc_msg_term(k->msg);
     break;
-  case K_MON: {
+  case K_REGSEND:
+    d.op = OTPC__DOP_REG_SEND;
+    d.to_name = k->name;
+    pl = k->msg;
+    break;
+  case K_ALIASSEND:
+    /* A peer without ALIAS cannot have made the alias: dropped, as a send
+     * to an inactive alias. */
+    if ((c->hs.flags & OTPC__DFLAG_ALIAS) == 0)
+      return;
+    d.op = OTPC__DOP_ALIAS_SEND;
+    pl = k->msg;
+    break;
+  case K_MON:
+  case K_MONNAME: {
+    /* By name, `to` is the node's pseudo pid: the DOWN names {Name, Node}
+     * (the runtime's record has the name) and comes back by reference. */
     mon_t m = {.watcher = k->from, .target = k->to, .ref = k->ref};
+    m.name = k->kind == K_MONNAME ? k->name : OTPC_ATOM_NONE;
     VPUSH(p->mons_out, m);
     d.op = OTPC__DOP_MONITOR_P;
-    d.to_name = OTPC_ATOM_NONE;
+    d.to_name = m.name;
     break;
   }
-  case K_DEMON:
-    mon_del(&p->mons_out, &k->ref, NULL);
+  case K_DEMON: {
+    mon_t m;
+    if (mon_del(&p->mons_out, &k->ref, &m))
+      d.to_name = m.name;
     d.op = OTPC__DOP_DEMONITOR_P;
     break;
+  }
   case K_DOWN: {
     mon_t m;
     if (mon_del(&p->mons_in, &k->ref, &m))
@@ -560,14 +704,49 @@ static void send_cmd(conn_t *c, cmd_t *k) {
   conn_ctl(c, &d, pl);
 }
 
-static void dial(otpc__node_t *n, peer_t *p);
+static void dial(otpc_node_t *n, peer_t *p);
 
 /* A command from a remote op, on the loop thread. Links and monitors to an
  * unreachable node are recorded first, so that the failed dial answers
  * them with noconnection. */
-static void run_cmd(otpc__node_t *n, cmd_t *k) {
+static void run_cmd(otpc_node_t *n, cmd_t *k) {
+  if (k->kind == K_MONNODES) {
+    if (k->on) {
+      sub_t s = {k->from, k->all};
+      VPUSH(n->subs, s);
+    } else {
+      for (size_t i = 0; i < n->subs.n; i++)
+        if (pid_eq(&n->subs.v[i].pid, &k->from) && n->subs.v[i].all == k->all) {
+          n->subs.v[i] = n->subs.v[--n->subs.n];
+          break;
+        }
+    }
+    cmd_free(k);
+    return;
+  }
+  if (k->kind == K_MONNODE && k->to.node == n->self) {
+    cmd_free(k); /* the local node: nothing, as OTP */
+    return;
+  }
   peer_t *p = peer_get(n, k->to.node, true);
   if (p == NULL) {
+    cmd_free(k);
+    return;
+  }
+  if (k->kind == K_MONNODE) {
+    if (k->on) {
+      VPUSH(p->node_mons, k->from);
+      /* As OTP, monitoring a node connects to it; a failed dial answers
+       * with nodedown. */
+      if (p->c == NULL)
+        dial(n, p);
+    } else {
+      for (size_t i = 0; i < p->node_mons.n; i++)
+        if (pid_eq(&p->node_mons.v[i], &k->from)) {
+          p->node_mons.v[i] = p->node_mons.v[--p->node_mons.n];
+          break;
+        }
+    }
     cmd_free(k);
     return;
   }
@@ -584,7 +763,7 @@ static void run_cmd(otpc__node_t *n, cmd_t *k) {
 }
 
 static void on_async(uv_async_t *a) {
-  otpc__node_t *n = a->data;
+  otpc_node_t *n = a->data;
   pthread_mutex_lock(&n->mu);
   cmd_t *list = n->cmds;
   n->cmds = NULL;
@@ -617,13 +796,15 @@ static void on_async(uv_async_t *a) {
   }
 }
 
+static int push_cmd(otpc_node_t *n, cmd_t *k);
+
 /* The remote ops: any thread, never blocking (one mutex, one async). */
-static int push(otpc__node_t *n, int kind, otpc_pid_t from, otpc_pid_t to,
-                const otpc_ref_t *ref, otpc_msg_t *msg) {
+static cmd_t *cmd_new(int kind, otpc_pid_t from, otpc_pid_t to,
+                      const otpc_ref_t *ref, otpc_msg_t *msg) {
   cmd_t *k = calloc(1, sizeof *k);
   if (k == NULL) {
     otpc_msg_unref(msg);
-    return OTPC_ENOMEM;
+    return NULL;
   }
   k->kind = kind;
   k->from = from;
@@ -631,6 +812,16 @@ static int push(otpc__node_t *n, int kind, otpc_pid_t from, otpc_pid_t to,
   if (ref != NULL)
     k->ref = *ref;
   k->msg = msg;
+  return k;
+}
+
+static int push(otpc_node_t *n, int kind, otpc_pid_t from, otpc_pid_t to,
+                const otpc_ref_t *ref, otpc_msg_t *msg) {
+  cmd_t *k = cmd_new(kind, from, to, ref, msg);
+  return k != NULL ? push_cmd(n, k) : OTPC_ENOMEM;
+}
+
+static int push_cmd(otpc_node_t *n, cmd_t *k) {
   pthread_mutex_lock(&n->mu);
   bool ok = !n->shutdown;
   if (ok) {
@@ -648,6 +839,29 @@ static int push(otpc__node_t *n, int kind, otpc_pid_t from, otpc_pid_t to,
 
 static int op_send(void *ud, otpc_pid_t from, otpc_pid_t to, otpc_msg_t *m) {
   return push(ud, K_SEND, from, to, NULL, otpc_msg_ref(m));
+}
+/* By name or alias: `to` is the node's pseudo pid. */
+static int push_named(otpc_node_t *n, int kind, otpc_pid_t from,
+                      otpc_atom_t node, otpc_atom_t name, const otpc_ref_t *ref,
+                      otpc_msg_t *m) {
+  cmd_t *k = cmd_new(kind, from, otpc__node_pid(node), ref, m);
+  if (k == NULL)
+    return OTPC_ENOMEM;
+  k->name = name;
+  return push_cmd(n, k);
+}
+static int op_reg_send(void *ud, otpc_pid_t from, otpc_atom_t node,
+                       otpc_atom_t name, otpc_msg_t *m) {
+  return push_named(ud, K_REGSEND, from, node, name, NULL, otpc_msg_ref(m));
+}
+static int op_monitor_name(void *ud, otpc_pid_t from, otpc_atom_t node,
+                           otpc_atom_t name, const otpc_ref_t *ref) {
+  return push_named(ud, K_MONNAME, from, node, name, ref, NULL);
+}
+static int op_alias_send(void *ud, otpc_pid_t from, const otpc_ref_t *alias,
+                         otpc_msg_t *m) {
+  return push_named(ud, K_ALIASSEND, from, alias->node, OTPC_ATOM_NONE, alias,
+                    otpc_msg_ref(m));
 }
 static int op_link(void *ud, otpc_pid_t from, otpc_pid_t to) {
   return push(ud, K_LINK, from, to, NULL, NULL);
@@ -678,7 +892,7 @@ static int op_down(void *ud, otpc_pid_t from, otpc_pid_t to,
 
 /* --------------------------------------------------- incoming signals */
 
-static void deliver_msg(otpc__node_t *n, otpc_pid_t to, otpc_term_t payload) {
+static void deliver_msg(otpc_node_t *n, otpc_pid_t to, otpc_term_t payload) {
   otpc_msg_t *m;
   if (otpc_msg_from_term(payload, &m) == 0) {
     otpc__rt_remote_send(n->rt, to, m);
@@ -687,7 +901,7 @@ static void deliver_msg(otpc__node_t *n, otpc_pid_t to, otpc_term_t payload) {
 }
 
 static void on_ctl(conn_t *c, const otpc__dctl_t *d) {
-  otpc__node_t *n = c->node;
+  otpc_node_t *n = c->node;
   peer_t *p = c->peer;
   otpc__dctl_t r = {0};
   otpc_pid_t pid;
@@ -705,10 +919,15 @@ static void on_ctl(conn_t *c, const otpc__dctl_t *d) {
       deliver_msg(n, pid, d->payload);
     break;
   case OTPC__DOP_ALIAS_SEND:
-  case OTPC__DOP_ALIAS_SEND_TT:
-    /* The runtime has no aliases yet: like a send to an inactive alias,
-     * the message is dropped. */
+  case OTPC__DOP_ALIAS_SEND_TT: {
+    /* Delivered while the alias is active, else dropped, as erts does. */
+    otpc_msg_t *m;
+    if (otpc_msg_from_term(d->payload, &m) == 0) {
+      otpc__rt_remote_alias_send(n->rt, &d->ref, m);
+      otpc_msg_unref(m);
+    }
     break;
+  }
   case OTPC__DOP_LINK:
     if (otpc__rt_remote_link(n->rt, d->from, d->to) == 0) {
       link_add(p, d->to, d->from);
@@ -820,7 +1039,7 @@ static void on_frame(conn_t *c, const uint8_t *f, size_t len) {
 
 static void on_closed(uv_handle_t *h) {
   conn_t *c = h->data;
-  otpc__node_t *n = c->node;
+  otpc_node_t *n = c->node;
   for (conn_t **pp = &n->conns; *pp != NULL; pp = &(*pp)->next)
     if (*pp == c) {
       *pp = c->next;
@@ -846,12 +1065,13 @@ static void conn_close(conn_t *c, const char *fmt, const char *why) {
   peer_t *p = c->peer;
   if (p != NULL && p->c == c) {
     p->c = NULL;
-    peer_down(c->node, p);
+    peer_down(c->node, p, c->state == C_UP,
+              (c->hs.flags & OTPC__DFLAG_PUBLISHED) == 0);
   }
   uv_close((uv_handle_t *)&c->tcp, on_closed);
 }
 
-static conn_t *conn_new(otpc__node_t *n, bool initiator, const char *who) {
+static conn_t *conn_new(otpc_node_t *n, bool initiator, const char *who) {
   conn_t *c = calloc(1, sizeof *c);
   if (c == NULL)
     return NULL;
@@ -867,7 +1087,7 @@ static conn_t *conn_new(otpc__node_t *n, bool initiator, const char *who) {
 }
 
 static int conn_hs_init(conn_t *c, const char *peer_name) {
-  otpc__node_t *n = c->node;
+  otpc_node_t *n = c->node;
   otpc__hs_config_t cfg = {.role = c->initiator ? OTPC__HS_INITIATOR
                                                 : OTPC__HS_ACCEPTOR,
                            .name = n->name,
@@ -887,7 +1107,7 @@ static int conn_hs_init(conn_t *c, const char *peer_name) {
 }
 
 static void on_up(conn_t *c) {
-  otpc__node_t *n = c->node;
+  otpc_node_t *n = c->node;
   peer_t *p = c->peer;
   c->state = C_UP;
   c->mode = otpc__dist_mode(c->hs.flags);
@@ -897,8 +1117,10 @@ static void on_up(conn_t *c) {
   if (p->c != NULL && p->c != c)
     conn_close(p->c, "down %s: %s", "replaced by a new connection");
   p->c = c;
+  bool hidden = (c->hs.flags & OTPC__DFLAG_PUBLISHED) == 0;
   logf_(n, "up %s %s %s", c->who, c->initiator ? "out" : "in",
-        (c->hs.flags & OTPC__DFLAG_PUBLISHED) ? "visible" : "hidden");
+        hidden ? "hidden" : "visible");
+  node_updown(n, p->node, hidden, true);
   cmd_t *k = p->pend;
   p->pend = NULL;
   p->ptail = &p->pend;
@@ -912,7 +1134,7 @@ static void on_up(conn_t *c) {
 
 /* The acceptor's decision, net_kernel's rules in small (see probe_dist). */
 static int decide(conn_t *c, otpc_err_t *err) {
-  otpc__node_t *n = c->node;
+  otpc_node_t *n = c->node;
   otpc__hs_status_t s = OTPC__HS_OK;
   otpc_atom_t a;
   if (c->hs.peer_name_me ||
@@ -1014,7 +1236,7 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf) {
 }
 
 static void on_connection(uv_stream_t *l, int status) {
-  otpc__node_t *n = l->data;
+  otpc_node_t *n = l->data;
   if (status < 0)
     return;
   conn_t *c = conn_new(n, false, "?");
@@ -1131,7 +1353,7 @@ static int dec_port2(const uint8_t *p, size_t n, void *ctx, otpc_err_t *err) {
 /* Dials a node: its port from the epmd on its host, then a non-blocking
  * connect. The epmd lookup blocks the loop thread for one local round
  * trip (first cut: a non-blocking epmd client is left for later). */
-static void dial(otpc__node_t *n, peer_t *p) {
+static void dial(otpc_node_t *n, peer_t *p) {
   size_t len;
   const char *name = otpc_atom_text(p->node, &len);
   const char *at = memchr(name, '@', len);
@@ -1180,11 +1402,11 @@ static void dial(otpc__node_t *n, peer_t *p) {
         rc < 0   ? err.msg
         : rc > 0 ? "not registered with epmd"
                  : "no epmd");
-  peer_down(n, p);
+  peer_down(n, p, false, false);
 }
 
 static void on_epmd(uv_poll_t *h, int status, int events) {
-  otpc__node_t *n = h->data;
+  otpc_node_t *n = h->data;
   (void)status;
   (void)events;
   logf_(n, "epmd closed our registration");
@@ -1197,7 +1419,7 @@ static void on_epmd(uv_poll_t *h, int status, int events) {
  * when nothing else went out for ticktime/4, and a peer silent for a whole
  * ticktime dropped, as net_kernel does. */
 static void on_timer(uv_timer_t *t) {
-  otpc__node_t *n = t->data;
+  otpc_node_t *n = t->data;
   uint64_t now = now_ms(n), tick = (uint64_t)n->ticktime * 250;
   for (conn_t *c = n->conns, *next; c != NULL; c = next) {
     next = c->next;
@@ -1233,7 +1455,7 @@ static const otpc_proc_class_t nk_class = {.name = "net_kernel",
 /* ----------------------------------------------------------- lifecycle */
 
 static void *loop_main(void *arg) {
-  otpc__node_t *n = arg;
+  otpc_node_t *n = arg;
   uv_run(&n->loop, UV_RUN_DEFAULT);
   return NULL;
 }
@@ -1243,9 +1465,9 @@ static void on_rt_log(void *ud, int level, const char *text) {
   logf_(ud, "%s", text);
 }
 
-int otpc__node_start(const otpc__node_opts_t *opts, otpc__node_t **out,
-                     otpc_err_t *err) {
-  otpc__node_t *n = calloc(1, sizeof *n);
+int otpc_node_start(const otpc_node_opts_t *opts, otpc_node_t **out,
+                    otpc_err_t *err) {
+  otpc_node_t *n = calloc(1, sizeof *n);
   if (n == NULL)
     return OTPC_ENOMEM;
   n->o = *opts;
@@ -1339,7 +1561,10 @@ int otpc__node_start(const otpc__node_opts_t *opts, otpc__node_t **out,
                                 .exit = op_exit,
                                 .monitor = op_monitor,
                                 .demonitor = op_demonitor,
-                                .down = op_down};
+                                .down = op_down,
+                                .reg_send = op_reg_send,
+                                .monitor_name = op_monitor_name,
+                                .alias_send = op_alias_send};
   otpc__rt_set_remote(n->rt, &n->ops, n);
   otpc_spawn_opts_t so = {.name = "net_kernel"};
   otpc_pid_t nk;
@@ -1382,15 +1607,62 @@ fail:
   return err->code ? err->code : OTPC_EINVAL;
 }
 
-otpc_rt_t *otpc__node_rt(otpc__node_t *n) {
+otpc_rt_t *otpc_node_rt(otpc_node_t *n) {
   return n->rt;
 }
 
-const char *otpc__node_name(const otpc__node_t *n) {
+/* The node of a process's runtime, or NULL if it is not a node's. */
+static otpc_node_t *node_of(otpc_proc_t *self) {
+  void *ud;
+  const otpc__remote_ops_t *ops = otpc__rt_remote(otpc_proc_rt(self), &ud);
+  return ops != NULL && ops->send == op_send ? ud : NULL;
+}
+
+/* A monitor_node or monitor_nodes request of a process, for the loop. */
+static int node_cmd(otpc_proc_t *self, int kind, otpc_atom_t node, bool on,
+                    bool all) {
+  otpc_node_t *n = self != NULL ? node_of(self) : NULL;
+  if (n == NULL || (kind == K_MONNODE && node == OTPC_ATOM_NONE))
+    return OTPC_EINVAL;
+  cmd_t *k = cmd_new(kind, otpc_self(self), otpc__node_pid(node), NULL, NULL);
+  if (k == NULL)
+    return OTPC_ENOMEM;
+  k->on = on;
+  k->all = all;
+  return push_cmd(n, k);
+}
+
+int otpc_monitor_node(otpc_proc_t *self, otpc_atom_t node, bool on) {
+  return node_cmd(self, K_MONNODE, node, on, false);
+}
+
+int otpc_monitor_nodes(otpc_proc_t *self, bool on, bool hidden_too) {
+  return node_cmd(self, K_MONNODES, OTPC_ATOM_NONE, on, hidden_too);
+}
+
+int otpc_node_list(otpc_node_t *n, unsigned which, otpc_atom_t **nodes,
+                   size_t *count) {
+  if (n == NULL || nodes == NULL || count == NULL)
+    return OTPC_EINVAL;
+  pthread_mutex_lock(&n->mu);
+  otpc_atom_t *v = malloc((n->up.n + 1) * sizeof *v);
+  size_t k = 0;
+  for (size_t i = 0; v != NULL && i < n->up.n; i++)
+    if (which & (n->up.v[i].hidden ? OTPC_NODES_HIDDEN : OTPC_NODES_VISIBLE))
+      v[k++] = n->up.v[i].node;
+  pthread_mutex_unlock(&n->mu);
+  if (v == NULL)
+    return OTPC_ENOMEM;
+  *nodes = v;
+  *count = k;
+  return 0;
+}
+
+const char *otpc_node_name(const otpc_node_t *n) {
   return n->name;
 }
 
-void otpc__node_stop(otpc__node_t *n) {
+void otpc_node_stop(otpc_node_t *n) {
   /* 1. The loop stops delivering to the runtime; 2. the runtime stops (its
    * exits to remote pids still go out through the queue); 3. the loop
    * closes everything and ends. */
@@ -1422,6 +1694,8 @@ void otpc__node_stop(otpc__node_t *n) {
   }
   otpc_msg_unref(n->m_noproc);
   otpc_msg_unref(n->m_noconnection);
+  free(n->subs.v);
+  free(n->up.v);
   pthread_mutex_destroy(&n->mu);
   pthread_cond_destroy(&n->cv);
   free(n);

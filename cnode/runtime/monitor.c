@@ -241,9 +241,12 @@ void otpc__mon_on_signal(otpc_proc_t *p, otpc__csig_t *c) {
       break; /* demonitored meanwhile */
     otpc_term_t r = otpc_msg_term(c->h.msg);
     otpc_msg_t *down = NULL;
+    /* By name: {Name, Node}, Node the target's (a remote name's record
+     * holds its node's pseudo pid) or ours (a name nobody had). */
     if (m->name != OTPC_ATOM_NONE)
       (void)otpc_msg_build(&down, NULL, "{'DOWN', ~r, process, {~A, ~A}, ~t}",
-                           &c->ref, m->name, rt->node, &r);
+                           &c->ref, m->name,
+                           m->pid.node != 0 ? m->pid.node : rt->node, &r);
     else
       (void)otpc_msg_build(&down, NULL, "{'DOWN', ~r, process, ~p, ~t}",
                            &c->ref, &c->from, &r);

@@ -34,12 +34,29 @@ typedef struct otpc__remote_ops {
   /* DOWN for a remote process that monitored a local one. */
   int (*down)(void *ud, otpc_pid_t from, otpc_pid_t to, const otpc_ref_t *ref,
               otpc_term_t reason);
+  /* {Name, Node} ! Msg. May be NULL (the send is then dropped). */
+  int (*reg_send)(void *ud, otpc_pid_t from, otpc_atom_t node,
+                  otpc_atom_t name, otpc_msg_t *msg);
+  /* monitor(process, {Name, Node}) under ref; the runtime records the
+   * monitor with a pseudo pid {Node, 0, 0, 0} as its target, to which the
+   * DOWN (from) and the demonitor (to) then refer. May be NULL
+   * (noconnection). */
+  int (*monitor_name)(void *ud, otpc_pid_t from, otpc_atom_t node,
+                      otpc_atom_t name, const otpc_ref_t *ref);
+  /* Alias ! Msg for an alias of another node. May be NULL (dropped). */
+  int (*alias_send)(void *ud, otpc_pid_t from, const otpc_ref_t *alias,
+                    otpc_msg_t *msg);
 } otpc__remote_ops_t;
 
 /* Installs (or with NULL removes) the ops; `ops` must outlive the runtime
  * or the next call. */
 void otpc__rt_set_remote(otpc_rt_t *rt, const otpc__remote_ops_t *ops,
                          void *ud);
+/* The installed ops (NULL if none) and their ud: how the distribution
+ * layer finds its node from a process (otpc_monitor_node). */
+const otpc__remote_ops_t *otpc__rt_remote(otpc_rt_t *rt, void **ud);
+/* The pseudo pid standing for a node in by-name monitors. */
+otpc_pid_t otpc__node_pid(otpc_atom_t node);
 
 /* Incoming signals from remote pids to local ones. They return
  * OTPC_ENOTFOUND when the local pid is dead (for a link or monitor the
@@ -55,5 +72,9 @@ int otpc__rt_remote_demonitor(otpc_rt_t *rt, otpc_pid_t from, otpc_pid_t to,
                               const otpc_ref_t *ref);
 int otpc__rt_remote_down(otpc_rt_t *rt, otpc_pid_t from, otpc_pid_t to,
                          const otpc_ref_t *ref, otpc_term_t reason);
+/* A message to a local alias (alias.c): delivered while the alias is
+ * active, else dropped (OTPC_ENOTFOUND). */
+int otpc__rt_remote_alias_send(otpc_rt_t *rt, const otpc_ref_t *alias,
+                               otpc_msg_t *msg);
 
 #endif

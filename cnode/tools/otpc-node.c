@@ -15,8 +15,26 @@
  *   {From, link, Pid}          link(Pid), then From ! {ctl, linked}
  *   {From, monitor, Pid}       monitor(process, Pid), From ! {ctl, Ref}
  *   {From, exit, Pid, Reason}  exit(Pid, Reason), then From ! {ctl, exited}
- * and forwards every 'EXIT' and 'DOWN' it gets as {ctl, Msg} to the last
- * From. */
+ *   {From, reg_send, Name, Node, Term}  {Name, Node} ! Term, {ctl, sent}
+ *   {From, monitor_name, Name, Node}    monitor(process, {Name, Node}),
+ *                              From ! {ctl, Ref}
+ *   {From, monitor_node, Node, Bool}    monitor_node(Node, Bool),
+ *                              From ! {ctl, monitor_node}
+ *   {From, monitor_nodes, Bool, All}    net_kernel:monitor_nodes(Bool,
+ *                              [{node_type, all} if All]),
+ *                              From ! {ctl, monitor_nodes}
+ *   {From, nodes}              From ! {ctl, {nodes, Visible, Hidden}}
+ *   {From, call, Pid | {Name, Node}, Req, Ms}   gen_server:call from ctl,
+ *                              From ! {ctl, {call, ok, Reply}} or
+ *                              {ctl, {call, Status, Reason}} (Status:
+ *                              noproc, timeout or exit)
+ *   {From, alias}              From ! {ctl, {alias, Alias}}
+ *   {From, unalias, Alias}     From ! {ctl, {unalias, 0 | 1}}
+ *   {From, alias_send, Alias, Term}     Alias ! Term, {ctl, sent}
+ *   {From, big_exit, To, Bytes, Pid, Reason}    To ! {big, <<Bytes bytes>>}
+ *                              then exit(Pid, Reason), nothing answered
+ * and forwards every 'EXIT', 'DOWN', nodeup, nodedown and {aliased, _} it
+ * gets as {ctl, Msg} to the last From. */
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -24,7 +42,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "otpc/gen_server.h"
 #include "otpc/msg.h"
+#include "otpc/node.h"
 #include "otpc/process.h"
 #include "otpc/term.h"
 
@@ -57,12 +77,129 @@ static void ctl_init(otpc_proc_t *self, void *state, void *arg) {
   otpc_trap_exit(self, true);
 }
 
+static void ctl_called(otpc_proc_t *self, void *state,
+                       const otpc_gs_result_t *res, void *ctx) {
+  static const char *const st[] = {"ok",     "ignore",  "error",
+                                   "noproc", "timeout", "exit"};
+  ctl_t *c = state;
+  (void)ctx;
+  otpc_term_t r = {(const uint8_t *)"\x6a", 1}; /* [] */
+  if (res->term != NULL)
+    r = otpc_msg_term(res->term);
+  otpc_sendf(self, c->report, "{ctl, {call, ~a, ~t}}", st[res->status], &r);
+}
+
+static otpc_node_t *the_node; /* set before ctl starts */
+
+static bool is_true(otpc_atom_t a) {
+  otpc_atom_t t;
+  return otpc_atom("true", &t) == 0 && a == t;
+}
+
+/* ctl's commands beyond the first four; false if t is none of them. */
+static bool ctl_more(otpc_proc_t *self, ctl_t *c, otpc_term_t t) {
+  otpc_pid_t from, pid, to;
+  otpc_atom_t name, node, on, all;
+  otpc_term_t a;
+  otpc_ref_t ref;
+  int64_t ms, bytes;
+  if (otpc_term_match(t, NULL, "{~p, reg_send, ~a, ~a, ~t}", &from, &name,
+                      &node, &a) == 0) {
+    otpc_msg_t *m;
+    if (otpc_msg_from_term(a, &m) == 0) {
+      otpc_send_remote_name(self, name, node, m);
+      otpc_msg_unref(m);
+    }
+    otpc_sendf(self, from, "{ctl, sent}");
+  } else if (otpc_term_match(t, NULL, "{~p, monitor_name, ~a, ~a}", &from,
+                             &name, &node) == 0) {
+    if (otpc_monitor_remote_name(self, name, node, &ref) == 0)
+      otpc_sendf(self, from, "{ctl, ~r}", &ref);
+  } else if (otpc_term_match(t, NULL, "{~p, monitor_node, ~a, ~a}", &from,
+                             &node, &on) == 0) {
+    otpc_monitor_node(self, node, is_true(on));
+    otpc_sendf(self, from, "{ctl, monitor_node}");
+  } else if (otpc_term_match(t, NULL, "{~p, monitor_nodes, ~a, ~a}", &from, &on,
+                             &all) == 0) {
+    otpc_monitor_nodes(self, is_true(on), is_true(all));
+    otpc_sendf(self, from, "{ctl, monitor_nodes}");
+  } else if (otpc_term_match(t, NULL, "{~p, nodes}", &from) == 0) {
+    otpc_buf_t vis = {0}, hid = {0};
+    otpc_atom_t *v = NULL;
+    size_t n = 0;
+    otpc_node_t *node_h = the_node;
+    for (int pass = 0; pass < 2; pass++) {
+      otpc_buf_t *bf = pass ? &hid : &vis;
+      otpc_term_build(bf, NULL, "[]");
+      if (otpc_node_list(node_h, pass ? OTPC_NODES_HIDDEN : OTPC_NODES_VISIBLE,
+                         &v, &n) == 0) {
+        for (size_t i = 0; i < n; i++) {
+          otpc_buf_t nb = {0};
+          otpc_term_t tail = {bf->data, bf->len};
+          otpc_term_build(&nb, NULL, "[~A | ~t]", v[i], &tail);
+          otpc_buf_free(bf);
+          *bf = nb;
+        }
+        free(v);
+      }
+    }
+    otpc_term_t vt = {vis.data, vis.len}, ht = {hid.data, hid.len};
+    otpc_sendf(self, from, "{ctl, {nodes, ~t, ~t}}", &vt, &ht);
+    otpc_buf_free(&vis);
+    otpc_buf_free(&hid);
+  } else if (otpc_term_match(t, NULL, "{~p, call, ~p, ~t, ~I}", &from, &pid, &a,
+                             &ms) == 0) {
+    otpc_gen_server_call(self, pid, a, ms, ctl_called, NULL);
+  } else if (otpc_term_match(t, NULL, "{~p, call, {~a, ~a}, ~t, ~I}", &from,
+                             &name, &node, &a, &ms) == 0) {
+    otpc_gen_server_call_remote(self, name, node, a, ms, ctl_called, NULL);
+  } else if (otpc_term_match(t, NULL, "{~p, alias}", &from) == 0) {
+    if (otpc_alias(self, &ref) == 0)
+      otpc_sendf(self, from, "{ctl, {alias, ~r}}", &ref);
+  } else if (otpc_term_match(t, NULL, "{~p, unalias, ~r}", &from, &ref) == 0) {
+    int r = otpc_unalias(self, &ref);
+    otpc_sendf(self, from, "{ctl, {unalias, ~i}}", r);
+  } else if (otpc_term_match(t, NULL, "{~p, alias_send, ~r, ~t}", &from, &ref,
+                             &a) == 0) {
+    otpc_msg_t *m;
+    if (otpc_msg_from_term(a, &m) == 0) {
+      otpc_send_alias(self, &ref, m);
+      otpc_msg_unref(m);
+    }
+    otpc_sendf(self, from, "{ctl, sent}");
+  } else if (otpc_term_match(t, NULL, "{~p, big_exit, ~p, ~I, ~p, ~t}", &from,
+                             &to, &bytes, &pid, &a) == 0 &&
+             bytes >= 0) {
+    /* A huge message then an exit signal from the same process: the
+     * exit overtakes the message only when it goes to another process. */
+    uint8_t *big = malloc(bytes > 0 ? (size_t)bytes : 1);
+    otpc_msg_t *m = NULL;
+    if (big != NULL) {
+      memset(big, 7, (size_t)bytes);
+      otpc_msg_build(&m, NULL, "{big, ~b}", big, (size_t)bytes);
+      free(big);
+    }
+    if (m != NULL) {
+      otpc_send(self, to, m);
+      otpc_msg_unref(m);
+    }
+    otpc_exit_signal(self, pid, a);
+  } else {
+    return false;
+  }
+  c->report = from;
+  c->have = true;
+  return true;
+}
+
 static void ctl_handle(otpc_proc_t *self, void *state, otpc_msg_t *msg) {
   ctl_t *c = state;
   otpc_pid_t from, pid;
   otpc_term_t a, t = otpc_msg_term(msg);
   otpc_ref_t ref;
-  if (otpc_term_match(t, NULL, "{~p, send, ~p, ~t}", &from, &pid, &a) == 0) {
+  if (ctl_more(self, c, t)) {
+  } else if (otpc_term_match(t, NULL, "{~p, send, ~p, ~t}", &from, &pid, &a) ==
+             0) {
     c->report = from;
     c->have = true;
     otpc_sendf(self, pid, "~t", &a);
@@ -85,7 +222,10 @@ static void ctl_handle(otpc_proc_t *self, void *state, otpc_msg_t *msg) {
     otpc_sendf(self, from, "{ctl, exited}");
   } else if (c->have &&
              (otpc_term_match(t, NULL, "{'EXIT', _, _}") == 0 ||
-              otpc_term_match(t, NULL, "{'DOWN', _, _, _, _}") == 0)) {
+              otpc_term_match(t, NULL, "{'DOWN', _, _, _, _}") == 0 ||
+              otpc_term_match(t, NULL, "{nodeup, _}") == 0 ||
+              otpc_term_match(t, NULL, "{nodedown, _}") == 0 ||
+              otpc_term_match(t, NULL, "{aliased, _}") == 0)) {
     otpc_sendf(self, c->report, "{ctl, ~t}", &t);
   }
 }
@@ -117,40 +257,41 @@ int main(int argc, char **argv) {
   signal(SIGPIPE, SIG_IGN);
   setvbuf(stdout, NULL, _IOLBF, 0);
 
-  otpc__node_opts_t o = {.name = cli.name,
-                         .cookie = cli.cookie,
-                         .hidden = cli.hidden,
-                         .ticktime = cli.ticktime,
-                         .epmd_port = cli.epmd_port,
-                         .log = log_line};
-  otpc__node_t *n;
+  otpc_node_opts_t o = {.name = cli.name,
+                        .cookie = cli.cookie,
+                        .hidden = cli.hidden,
+                        .ticktime = cli.ticktime,
+                        .epmd_port = cli.epmd_port,
+                        .log = log_line};
+  otpc_node_t *n;
   otpc_err_t err = {0};
-  if (otpc__node_start(&o, &n, &err) != 0) {
+  if (otpc_node_start(&o, &n, &err) != 0) {
     fprintf(stderr, "otpc-node: %s\n", err.msg);
     return 1;
   }
   otpc_spawn_opts_t so = {.name = "echo"};
   otpc_pid_t echo;
-  if (otpc_rt_spawn(otpc__node_rt(n), &echo_class, NULL, &so, &echo) != 0) {
+  if (otpc_rt_spawn(otpc_node_rt(n), &echo_class, NULL, &so, &echo) != 0) {
     fprintf(stderr, "otpc-node: cannot start echo\n");
-    otpc__node_stop(n);
+    otpc_node_stop(n);
     return 1;
   }
+  the_node = n;
   otpc_spawn_opts_t co = {.name = "ctl"};
   otpc_pid_t ctl;
-  if (otpc_rt_spawn(otpc__node_rt(n), &ctl_class, NULL, &co, &ctl) != 0) {
+  if (otpc_rt_spawn(otpc_node_rt(n), &ctl_class, NULL, &co, &ctl) != 0) {
     fprintf(stderr, "otpc-node: cannot start ctl\n");
-    otpc__node_stop(n);
+    otpc_node_stop(n);
     return 1;
   }
-  if (otpc__node_counter_start(otpc__node_rt(n), cli.state_dir) != 0) {
+  if (otpc__node_counter_start(otpc_node_rt(n), cli.state_dir) != 0) {
     fprintf(stderr, "otpc-node: cannot start counter_sup\n");
-    otpc__node_stop(n);
+    otpc_node_stop(n);
     return 1;
   }
-  printf("ready %s\n", otpc__node_name(n));
+  printf("ready %s\n", otpc_node_name(n));
   int sig = 0;
   sigwait(&set, &sig);
-  otpc__node_stop(n);
+  otpc_node_stop(n);
   return 0;
 }

@@ -150,6 +150,18 @@ int otpc_gen_server_call_name(otpc_proc_t *self, otpc_atom_t name,
 int otpc_gen_server_call_name_blocking(otpc_proc_t *self, otpc_atom_t name,
                                        otpc_term_t req, int64_t timeout_ms,
                                        otpc_gs_result_t *res);
+/* gen_server:call({Name, Node}, Req, Timeout) for a server on another
+ * node (the local node: as otpc_gen_server_call_name). A node without such
+ * a name gives NOPROC; one that cannot be reached or goes down, EXIT with
+ * {nodedown, Node}, as gen_server:call exits. */
+int otpc_gen_server_call_remote(otpc_proc_t *self, otpc_atom_t name,
+                                otpc_atom_t node, otpc_term_t req,
+                                int64_t timeout_ms, otpc_gs_cont_fn cont,
+                                void *ctx);
+int otpc_gen_server_call_remote_blocking(otpc_proc_t *self, otpc_atom_t name,
+                                         otpc_atom_t node, otpc_term_t req,
+                                         int64_t timeout_ms,
+                                         otpc_gs_result_t *res);
 /* gen_server:cast to a name: 0 also when nobody has it, as OTP's ok. */
 int otpc_gen_server_cast_name(otpc_proc_t *self, otpc_atom_t name,
                               otpc_term_t req);

@@ -119,6 +119,11 @@ int otpc_send(otpc_proc_t *self, otpc_pid_t to, otpc_msg_t *msg);
 int otpc_sendf(otpc_proc_t *self, otpc_pid_t to, const char *fmt, ...);
 /* Sends to a registered name: OTPC_ENOTFOUND if none (Erlang's badarg). */
 int otpc_send_name(otpc_proc_t *self, otpc_atom_t name, otpc_msg_t *msg);
+/* {Name, Node} ! Msg: to a registered name on another node (REG_SEND),
+ * connecting first if needed; dropped if the node cannot be reached or has
+ * no such name, as in Erlang. For the local node, otpc_send_name. */
+int otpc_send_remote_name(otpc_proc_t *self, otpc_atom_t name,
+                          otpc_atom_t node, otpc_msg_t *msg);
 /* From any thread, without a sending process. */
 int otpc_rt_send(otpc_rt_t *rt, otpc_pid_t to, otpc_msg_t *msg);
 int otpc_rt_send_name(otpc_rt_t *rt, otpc_atom_t name, otpc_msg_t *msg);
@@ -179,6 +184,11 @@ int otpc_exit_signal(otpc_proc_t *self, otpc_pid_t to, otpc_term_t reason);
 int otpc_rt_exit_signal(otpc_rt_t *rt, otpc_pid_t to, otpc_term_t reason);
 int otpc_monitor(otpc_proc_t *self, otpc_pid_t pid, otpc_ref_t *ref);
 int otpc_monitor_name(otpc_proc_t *self, otpc_atom_t name, otpc_ref_t *ref);
+/* monitor(process, {Name, Node}): the DOWN says {'DOWN', Ref, process,
+ * {Name, Node}, Reason}, noproc when Node has no such name, noconnection
+ * when Node cannot be reached or goes down. */
+int otpc_monitor_remote_name(otpc_proc_t *self, otpc_atom_t name,
+                             otpc_atom_t node, otpc_ref_t *ref);
 enum { OTPC_DEMONITOR_FLUSH = 1, OTPC_DEMONITOR_INFO = 2 };
 /* demonitor/2. With OTPC_DEMONITOR_INFO returns 1 if the monitor was active
  * and removed, 0 if not found or already triggered, as erlang:demonitor's
@@ -195,6 +205,20 @@ int otpc_unregister(otpc_rt_t *rt, otpc_atom_t name);
 int otpc_whereis(otpc_rt_t *rt, otpc_atom_t name, otpc_pid_t *pid);
 /* The registered names; *names is malloc'ed, the caller frees it. */
 int otpc_registered(otpc_rt_t *rt, otpc_atom_t **names, size_t *n);
+
+/* ------------------------------------------------------------- aliases */
+
+/* erlang:alias(): a reference through which anyone (on any node) can send
+ * to the caller until it calls otpc_unalias; messages sent to it after
+ * that are dropped. An alias also ends when its process exits. */
+int otpc_alias(otpc_proc_t *self, otpc_ref_t *alias);
+/* erlang:unalias/1: 1 if the alias was active and belonged to the caller
+ * (now deactivated), else 0. */
+int otpc_unalias(otpc_proc_t *self, const otpc_ref_t *alias);
+/* Alias ! Msg: to a local alias, or one of another node (ALIAS_SEND). A
+ * send to an inactive alias is dropped, as in Erlang. */
+int otpc_send_alias(otpc_proc_t *self, const otpc_ref_t *alias,
+                    otpc_msg_t *msg);
 
 /* -------------------------------------------------------------- timers */
 
