@@ -1,6 +1,6 @@
 %% gen_statem against OTP: the scripts of test/c/statem_script.h run on
 %% OTP's gen_statem (statem_ref) and on a C gen_statem hosted by the C node
-%% probe_statem, driven from this (real BEAM) node with gen_statem:call,
+%% probe_behaviours, driven from this (real BEAM) node with gen_statem:call,
 %% cast and stop; the traces (every callback with its state, the replies,
 %% the exit reasons) must be identical. Timeouts that fire are waited for
 %% by the trace length, never by sleeping.
@@ -27,7 +27,7 @@ init_per_suite(Config) ->
             Name = "statem" ++ integer_to_list(erlang:unique_integer([positive])),
             Cookie = atom_to_list(erlang:get_cookie()),
             {ok, H, <<"ready ", N/binary>>} =
-                otpc_test_lib:start_program(filename:join([otpc_test_lib:build_dir(), "test", "probe_statem"]),
+                otpc_test_lib:start_program(filename:join([otpc_test_lib:build_dir(), "test", "probe_behaviours"]),
                                             [Name ++ "@" ++ Host, Cookie],
                                             #{ready => "^ready "}),
             [{probe, H}, {node, binary_to_atom(N, utf8)} | Config]

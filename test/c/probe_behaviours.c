@@ -1,10 +1,12 @@
-/* A C node for statem_SUITE: hosts the scripted gen_statem of
- * statem_script.h, started on request, so the suite can run the same
- * scripts on OTP's gen_statem and on ours and compare the traces, and call
- * and cast into the C machine with gen_statem:call/cast from a real BEAM.
- * Usage: probe_statem NAME@HOST COOKIE; prints "ready NODE". A registered
+/* A C node for statem_SUITE and event_SUITE: hosts the scripted gen_statem
+ * of statem_script.h and gen_event managers with the handlers of
+ * event_script.h (registered as evh_a and evh_b), started on request, so
+ * the suites run the same scripts on OTP's behaviours and on ours and
+ * compare the traces, through OTP's own client API from a real BEAM.
+ * Usage: probe_behaviours NAME@HOST COOKIE; prints "ready NODE". A registered
  * `starter` takes {start, From, Ref, Ctl, Mode, Init} (Mode plain | enter
- * | funs) and answers {Ref, {ok, Pid} | Other}. Ends on SIGTERM. */
+ * | funs) and {start_mgr, From, Ref}, and answers {Ref, {ok, Pid} |
+ * Other}. Ends on SIGTERM. */
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -15,6 +17,9 @@
 
 #define SM_SCRIPT_CHECK(x) ((void)(x))
 #include "statem_script.h"
+#define EV_SCRIPT_ON_EVENT(ev) ((void)(ev))
+#define EV_SCRIPT_AFTER_REPORT(ev) ((void)(ev))
+#include "event_script.h"
 
 /* A start in flight: the request message holds Init until init ran. */
 typedef struct pending {
@@ -47,6 +52,19 @@ static void starter_handle(otpc_proc_t *self, void *state, otpc_msg_t *msg) {
   (void)state;
   otpc_term_t t = otpc_msg_term(msg), ref, init, mode;
   otpc_pid_t from, ctl;
+  if (otpc_term_match(t, NULL, "{start_mgr, ~p, ~t}", &from, &ref) == 0) {
+    pending_t *p = calloc(1, sizeof *p);
+    if (p == NULL)
+      return;
+    p->req = otpc_msg_ref(msg);
+    p->from = from;
+    p->ref = ref;
+    if (otpc_gen_event_start(self, NULL, on_started, p) < 0) {
+      otpc_msg_unref(p->req);
+      free(p);
+    }
+    return;
+  }
   if (otpc_term_match(t, NULL, "{start, ~p, ~t, ~p, ~t, ~t}", &from, &ref, &ctl,
                       &mode, &init) != 0)
     return;
@@ -73,7 +91,7 @@ static const otpc_proc_class_t starter_class = {"starter", 0, NULL,
 
 int main(int argc, char **argv) {
   if (argc != 3) {
-    fprintf(stderr, "usage: probe_statem NAME@HOST COOKIE\n");
+    fprintf(stderr, "usage: probe_behaviours NAME@HOST COOKIE\n");
     return 2;
   }
   sigset_t set;
@@ -86,13 +104,19 @@ int main(int argc, char **argv) {
   otpc_node_t *n;
   otpc_err_t err = {0};
   if (otpc_node_start(&o, &n, &err) != 0) {
-    fprintf(stderr, "probe_statem: %s\n", err.msg);
+    fprintf(stderr, "probe_behaviours: %s\n", err.msg);
+    return 1;
+  }
+  /* The handlers Erlang adds by name. */
+  if (otpc_gen_event_register(&h_a) != 0 ||
+      otpc_gen_event_register(&h_b) != 0) {
+    fprintf(stderr, "probe_behaviours: cannot register the handlers\n");
     return 1;
   }
   otpc_spawn_opts_t so = {.name = "starter"};
   otpc_pid_t pid;
   if (otpc_rt_spawn(otpc_node_rt(n), &starter_class, NULL, &so, &pid) != 0) {
-    fprintf(stderr, "probe_statem: cannot start the starter\n");
+    fprintf(stderr, "probe_behaviours: cannot start the starter\n");
     otpc_node_stop(n);
     return 1;
   }

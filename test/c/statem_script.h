@@ -1,4 +1,4 @@
-/* The scripted gen_statem shared by test_gen_statem.c and probe_statem.c
+/* The scripted gen_statem shared by test_gen_statem.c and probe_behaviours.c
  * (whose traces statem_SUITE compares with OTP's gen_statem running the
  * same scripts, test/statem_ref.erl): every callback reports {Type,
  * Content, State} to a control process, and events carry the actions to

@@ -9,72 +9,21 @@
 
 #include "otpc/gen_event.h"
 
-typedef struct h_state {
-  otpc_pid_t ctl;
-  otpc_buf_t tag;
-} h_state_t;
-
 /* What the event pointers looked like, to show the fan-out shares one
- * buffer. */
+ * buffer, and the gate a `gate` event waits on. */
 static const uint8_t *seen_ptr[4];
 static int nseen;
-
-/* The gate a `gate` event waits on. */
 static pthread_mutex_t gate_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t gate_cond = PTHREAD_COND_INITIALIZER;
 static bool gate_open;
 
-static void report(otpc_ge_t *h, h_state_t *s, const char *cb, otpc_term_t x) {
-  otpc_term_t tag = {s->tag.data, s->tag.len};
-  otpc_sendf(otpc_ge_proc(h), s->ctl, "{~t, ~a, ~t}", &tag, cb, &x);
-}
-
-static const otpc_gen_event_handler_t h_b;
-
-static void h_init(otpc_ge_t *h, void *state, otpc_term_t args) {
-  h_state_t *s = state;
-  otpc_term_t tag, mode, res;
-  otpc_buf_init(&s->tag);
-  if (otpc_term_match(args, NULL, "{{~p, ~t, _}, ~t}", &s->ctl, &tag, &res) ==
-      0) {
-    otpc_buf_append(&s->tag, tag.p, tag.len);
-    report(h, s, "init_swapped", res);
-    return;
-  }
-  assert_int_equal(
-      otpc_term_match(args, NULL, "{~p, ~t, ~t}", &s->ctl, &tag, &mode), 0);
-  otpc_buf_append(&s->tag, tag.p, tag.len);
-  report(h, s, "init", mode);
-  if (otpc_term_is_atom(mode, "fail") == 1) {
-    otpc_buf_t b;
-    otpc_ge_init_fail(h, tu_term(&b, "{error, no_way}"));
-    otpc_buf_free(&b);
-  } else if (otpc_term_is_atom(mode, "crash") == 1) {
-    otpc_exitf(otpc_ge_proc(h), "init_boom");
-  }
-}
-
-static void h_event(otpc_ge_t *h, void *state, otpc_term_t ev) {
-  h_state_t *s = state;
-  otpc_term_t tag = {s->tag.data, s->tag.len}, x;
-  report(h, s, "event", ev);
+static void on_event(otpc_term_t ev) {
   if (nseen < 4)
     seen_ptr[nseen++] = ev.p;
-  if (otpc_term_match(ev, NULL, "{crash, ~t}", &x) == 0 &&
-      otpc_term_compare(x, tag) == 0) {
-    otpc_exitf(otpc_ge_proc(h), "boom");
-  } else if (otpc_term_match(ev, NULL, "{remove, ~t}", &x) == 0 &&
-             otpc_term_compare(x, tag) == 0) {
-    otpc_ge_remove(h);
-  } else if (otpc_term_match(ev, NULL, "{swap, ~t}", &x) == 0 &&
-             otpc_term_compare(x, tag) == 0) {
-    otpc_buf_t a1, a2;
-    otpc_pid_t ctl = s->ctl;
-    otpc_ge_swap(h, tu_term(&a1, "swap_args1"), &h_b, (otpc_term_t){0},
-                 tu_term(&a2, "{~p, swapped_in, ok}", &ctl));
-    otpc_buf_free(&a1);
-    otpc_buf_free(&a2);
-  } else if (otpc_term_is_atom(ev, "gate") == 1) {
+}
+
+static void after_report(otpc_term_t ev) {
+  if (otpc_term_is_atom(ev, "gate") == 1) {
     pthread_mutex_lock(&gate_lock);
     while (!gate_open)
       pthread_cond_wait(&gate_cond, &gate_lock);
@@ -82,44 +31,9 @@ static void h_event(otpc_ge_t *h, void *state, otpc_term_t ev) {
   }
 }
 
-static void h_call(otpc_ge_t *h, void *state, otpc_term_t q) {
-  h_state_t *s = state;
-  otpc_term_t tag = {s->tag.data, s->tag.len};
-  report(h, s, "call", q);
-  if (otpc_term_is_atom(q, "ping") == 1) {
-    otpc_ge_replyf(h, "{pong, ~t}", &tag);
-  } else if (otpc_term_is_atom(q, "crash") == 1) {
-    otpc_exitf(otpc_ge_proc(h), "call_boom");
-  } else if (otpc_term_is_atom(q, "remove") == 1) {
-    otpc_ge_replyf(h, "removing");
-    otpc_ge_remove(h);
-  }
-}
-
-static void h_info(otpc_ge_t *h, void *state, otpc_term_t i) {
-  report(h, state, "info", i);
-}
-
-static void h_terminate(otpc_ge_t *h, void *state, otpc_term_t args) {
-  h_state_t *s = state;
-  otpc_term_t tag = {s->tag.data, s->tag.len};
-  report(h, s, "terminate", args);
-  otpc_buf_t b;
-  otpc_ge_terminate_result(h, tu_term(&b, "{res, ~t}", &tag));
-  otpc_buf_free(&b);
-}
-
-static void h_free(void *state) {
-  h_state_t *s = state;
-  otpc_buf_free(&s->tag);
-}
-
-static const otpc_gen_event_handler_t h_a = {
-    "ge_a", sizeof(h_state_t), h_init, h_event, h_call,
-    h_info, h_terminate,       h_free};
-static const otpc_gen_event_handler_t h_b = {
-    "ge_b", sizeof(h_state_t), h_init, h_event, h_call,
-    h_info, h_terminate,       h_free};
+#define EV_SCRIPT_ON_EVENT(ev) on_event(ev)
+#define EV_SCRIPT_AFTER_REPORT(ev) after_report(ev)
+#include "event_script.h"
 
 /* ---------------------------------------------------------- helpers */
 
@@ -210,7 +124,7 @@ static void test_add_notify_order(void **state) {
   tu_expect(f->me, "{a,init,ok}");
   assert_string_equal(add(f, f->me, m, &h_b, "7", "b", "ok", false, buf), "ok");
   tu_expect(f->me, "{b,init,ok}");
-  assert_string_equal(which(f, m, buf), "[{ge_b,7},ge_a]");
+  assert_string_equal(which(f, m, buf), "[{evh_b,7},evh_a]");
   nseen = 0;
   otpc_buf_t b;
   assert_int_equal(
@@ -275,18 +189,18 @@ static void test_crash_removes(void **state) {
   sync_notify(f, m, "{crash, b}");
   tu_expect(f->me, "{b,event,{crash,b}}");
   tu_expect(f->me, "{b,terminate,{error,{'EXIT',boom}}}");
-  tu_expect(f->me, "{gen_event_EXIT,ge_b,{'EXIT',boom}}");
+  tu_expect(f->me, "{gen_event_EXIT,evh_b,{'EXIT',boom}}");
   tu_expect(f->me, "{a,event,{crash,b}}");
-  assert_string_equal(which(f, m, buf), "[ge_a]");
-  assert_true(strstr(tu_log_text, "ge_b crashed") != NULL);
+  assert_string_equal(which(f, m, buf), "[evh_a]");
+  assert_true(strstr(tu_log_text, "evh_b crashed") != NULL);
   /* A crash in handle_call: {error, {'EXIT', R}} and removed. */
-  assert_string_equal(gcall(f, m, "ge_a", "ping", buf), "{pong,a}");
+  assert_string_equal(gcall(f, m, "evh_a", "ping", buf), "{pong,a}");
   tu_expect(f->me, "{a,call,ping}");
-  assert_string_equal(gcall(f, m, "ge_a", "crash", buf),
+  assert_string_equal(gcall(f, m, "evh_a", "crash", buf),
                       "{error,{'EXIT',call_boom}}");
   tu_expect(f->me, "{a,call,crash}");
   tu_expect(f->me, "{a,terminate,{error,{'EXIT',call_boom}}}");
-  assert_string_equal(gcall(f, m, "ge_a", "ping", buf), "{error,bad_module}");
+  assert_string_equal(gcall(f, m, "evh_a", "ping", buf), "{error,bad_module}");
   assert_string_equal(which(f, m, buf), "[]");
   stop_mgr(f, m);
 }
@@ -301,12 +215,13 @@ static void test_delete_and_remove(void **state) {
   tu_expect(f->me, "{b,init,ok}");
   otpc_buf_t hb, ab;
   otpc_gs_result_t r;
-  assert_int_equal(otpc_gen_event_delete_handler_blocking(
-                       f->me, m, tu_term(&hb, "ge_a"), tu_term(&ab, "bye"), &r),
-                   0);
+  assert_int_equal(
+      otpc_gen_event_delete_handler_blocking(f->me, m, tu_term(&hb, "evh_a"),
+                                             tu_term(&ab, "bye"), &r),
+      0);
   assert_string_equal(res_str(&r, buf, sizeof buf), "{res,a}");
   tu_expect(f->me, "{a,terminate,bye}");
-  tu_expect(f->me, "{gen_event_EXIT,ge_a,normal}");
+  tu_expect(f->me, "{gen_event_EXIT,evh_a,normal}");
   assert_int_equal(otpc_gen_event_delete_handler_blocking(
                        f->me, m, (otpc_term_t){hb.data, hb.len},
                        (otpc_term_t){ab.data, ab.len}, &r),
@@ -320,7 +235,7 @@ static void test_delete_and_remove(void **state) {
   tu_expect(f->me, "{b,terminate,remove_handler}");
   add(f, f->me, m, &h_b, NULL, "b", "ok", false, buf);
   tu_expect(f->me, "{b,init,ok}");
-  assert_string_equal(gcall(f, m, "ge_b", "remove", buf), "removing");
+  assert_string_equal(gcall(f, m, "evh_b", "remove", buf), "removing");
   tu_expect(f->me, "{b,call,remove}");
   tu_expect(f->me, "{b,terminate,remove_handler}");
   assert_string_equal(which(f, m, buf), "[]");
@@ -342,24 +257,24 @@ static void test_swap(void **state) {
   tu_expect(f->me, "{a,event,{swap,a}}");
   tu_expect(f->me, "{a,terminate,swap_args1}");
   char want[160], pb[64];
-  snprintf(want, sizeof want, "{gen_event_EXIT,ge_a,{swapped,ge_b,%s}}",
+  snprintf(want, sizeof want, "{gen_event_EXIT,evh_a,{swapped,evh_b,%s}}",
            tu_pidstr(f->mepid, pb, sizeof pb));
   tu_expect(f->me, want);
   tu_expect(f->me, "{swapped_in,init_swapped,{res,a}}");
   /* In a's place, and still supervised by us. */
-  assert_string_equal(which(f, m, buf), "[{ge_a,2},ge_b]");
+  assert_string_equal(which(f, m, buf), "[{evh_a,2},evh_b]");
   otpc_buf_t h1, a1, id2, a2;
   otpc_pid_t ctl = f->mepid;
   otpc_gs_result_t r;
   assert_int_equal(otpc_gen_event_swap_handler_blocking(
-                       f->me, m, tu_term(&h1, "{ge_a, 2}"), tu_term(&a1, "x1"),
+                       f->me, m, tu_term(&h1, "{evh_a, 2}"), tu_term(&a1, "x1"),
                        &h_b, tu_term(&id2, "9"),
                        tu_term(&a2, "{~p, s2, ok}", &ctl), &r),
                    0);
   assert_string_equal(res_str(&r, buf, sizeof buf), "ok");
   tu_expect(f->me, "{a2,terminate,x1}");
   tu_expect(f->me, "{s2,init_swapped,{res,a2}}");
-  assert_string_equal(which(f, m, buf), "[{ge_b,9},ge_b]");
+  assert_string_equal(which(f, m, buf), "[{evh_b,9},evh_b]");
   otpc_buf_free(&h1);
   otpc_buf_free(&a2);
   /* The old one missing: the new one still comes, with Res = error. */
@@ -370,7 +285,7 @@ static void test_swap(void **state) {
                    0);
   assert_string_equal(res_str(&r, buf, sizeof buf), "ok");
   tu_expect(f->me, "{s3,init_swapped,error}");
-  assert_string_equal(which(f, m, buf), "[ge_a,{ge_b,9},ge_b]");
+  assert_string_equal(which(f, m, buf), "[evh_a,{evh_b,9},evh_b]");
   otpc_buf_free(&h1);
   otpc_buf_free(&a1);
   otpc_buf_free(&id2);
@@ -379,7 +294,7 @@ static void test_swap(void **state) {
   tu_expect(f->me, "{s3,terminate,stop}");
   tu_expect(f->me, "{s2,terminate,stop}");
   tu_expect(f->me, "{swapped_in,terminate,stop}");
-  snprintf(want, sizeof want, "{gen_event_EXIT,ge_b,shutdown}");
+  snprintf(want, sizeof want, "{gen_event_EXIT,evh_b,shutdown}");
   tu_expect(f->me, want);
 }
 
@@ -403,7 +318,7 @@ static void test_sup_exit(void **state) {
   snprintf(want, sizeof want, "{b,info,{'EXIT',%s,gone}}",
            tu_pidstr(sp, ps_, sizeof ps_));
   tu_expect(f->me, want);
-  assert_string_equal(which(f, m, buf), "[ge_b]");
+  assert_string_equal(which(f, m, buf), "[evh_b]");
   stop_mgr(f, m);
   tu_expect(f->me, "{b,terminate,stop}");
 }
