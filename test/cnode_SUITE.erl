@@ -15,7 +15,7 @@
          concurrent/1, monitor_name/1, c_to_c/1, sigterm/1,
          c_monitor_node/1, c_monitor_nodes/1, c_reg_send/1,
          c_monitor_remote_name/1, c_call/1, c_call_nodedown/1,
-         big_vs_signals/1, big_then_exit_same_receiver/1]).
+         big_vs_signals/1, big_then_exit_same_receiver/1, c_alias/1]).
 %% Run on peers.
 -export([forward/1, serve/2]).
 %% A BEAM gen_server for C processes to call.
@@ -28,7 +28,8 @@ all() ->
      monitor_exit, c_link_monitor, c_exit, c_dials, noconnection, wrong_cookie,
      silent_peer, spawn_request, concurrent, monitor_name, c_to_c, sigterm,
      c_monitor_node, c_monitor_nodes, c_reg_send, c_monitor_remote_name,
-     c_call, c_call_nodedown, big_vs_signals, big_then_exit_same_receiver].
+     c_call, c_call_nodedown, big_vs_signals, big_then_exit_same_receiver,
+     c_alias].
 
 init_per_suite(Config) ->
     case is_alive() of
@@ -595,4 +596,40 @@ big_then_exit_same_receiver(_Config) ->
     {forwarded, {big, B}} = first(),
     Size = byte_size(B),
     {forwarded, {'EXIT', _, bye}} = first(),
+    stopped(H).
+
+%% Aliases of a C process: a BEAM process sends to one (ALIAS_SEND) while
+%% it is active; after unalias the message is dropped (a later one by pid
+%% comes first); a second unalias says 0. From C: to its own alias, and to
+%% a BEAM alias, delivered while active and dropped after unalias, as on
+%% the BEAM.
+c_alias(_Config) ->
+    {H, Node} = start_node([]),
+    Ctl = ctl_pid(Node),
+    {ctl, Node} ! {self(), alias},
+    {alias, A} = ctl_next(),
+    Node = node(A),
+    A ! {aliased, 1},
+    {aliased, 1} = ctl_next(),
+    {ctl, Node} ! {self(), unalias, A},
+    {unalias, 1} = ctl_next(),
+    A ! {aliased, 2},
+    Ctl ! {aliased, 3},
+    {aliased, 3} = ctl_next(),
+    {ctl, Node} ! {self(), unalias, A},
+    {unalias, 0} = ctl_next(),
+    %% C to its own alias.
+    {ctl, Node} ! {self(), alias},
+    {alias, A2} = ctl_next(),
+    {ctl, Node} ! {self(), alias_send, A2, {aliased, local}},
+    ctl(sent),
+    {aliased, local} = ctl_next(),
+    %% C to a BEAM alias.
+    BA = alias(),
+    {ctl, Node} ! {self(), alias_send, BA, via_alias},
+    ctl(sent),
+    receive via_alias -> ok after ?T -> ct:fail(no_alias_send) end,
+    true = unalias(BA),
+    {ctl, Node} ! {self(), alias_send, BA, lost},
+    {ctl, sent} = first(),
     stopped(H).
