@@ -17,7 +17,8 @@
          malformed_frames_get_clear_errors/1, oversized_frames_rejected/1,
          packet_1_and_2/1, credits_bound_a_fast_producer/1,
          window_holds_callers_back/1, stray_prints_become_logs/1,
-         casts_and_logs/1, children_killed_with_escalation/1]).
+         casts_and_logs/1, children_killed_with_escalation/1,
+         sigterm_ends_program_and_children/1]).
 %% Supervisor callback (crash_reported_and_restarted) and logger handler.
 -export([init/1, log/2]).
 
@@ -29,7 +30,8 @@ all() ->
      beam_sigkill_leaves_no_orphans, port_closed_while_busy,
      malformed_frames_get_clear_errors, oversized_frames_rejected, packet_1_and_2,
      credits_bound_a_fast_producer, window_holds_callers_back,
-     stray_prints_become_logs, casts_and_logs, children_killed_with_escalation].
+     stray_prints_become_logs, casts_and_logs, children_killed_with_escalation,
+     sigterm_ends_program_and_children].
 
 init_per_testcase(_Case, Config) ->
     [{path, otpc_test_lib:executable("otpc-port-example")} | Config].
@@ -299,6 +301,24 @@ children_killed_with_escalation(Config) ->
     {ok, {error, not_a_child}} = otpc_port:call(P, {kill_child, Stubborn}, 5000),
     {ok, {error, not_a_child}} = otpc_port:call(P, {kill_child, 1}, 5000),
     ok = otpc_port:stop(P).
+
+%% SIGTERM is what the kernel sends when the program's parent dies
+%% (PR_SET_PDEATHSIG): the program ends its children and exits, even busy.
+sigterm_ends_program_and_children(Config) ->
+    {ok, P} = otpc_port:start(?config(path, Config), #{}),
+    MRef = monitor(process, P),
+    #{os_pid := Prog} = otpc_port:info(P),
+    {ok, {ok, Child}} = otpc_port:call(P, {spawn_stubborn, 600}, 5000),
+    wait_until(fun() -> proc_comm(Child) =:= <<"sleep">> end),
+    Busy = async_call(P, {busy, 600000}),
+    wait_until(fun() -> maps:get(in_flight, otpc_port:info(P)) =:= 1 end),
+    os:cmd("kill -TERM " ++ integer_to_list(Prog)),
+    {error, {port_exited, 0}} = await(Busy),
+    receive {'DOWN', MRef, process, P, {port_exited, 0}} -> ok
+    after ?DEADLINE -> ct:fail(server_still_up)
+    end,
+    wait_until(fun() -> not otpc_test_lib:os_pid_alive(Prog) end),
+    wait_until(fun() -> not otpc_test_lib:os_pid_alive(Child) end).
 
 %%% Supervisor and logger callbacks ----------------------------------------
 
