@@ -315,6 +315,7 @@ static const struct {
     {otpc__scn_gs_real_op, otpc__scn_gs_op},
     {otpc__scn_sup_real_op, otpc__scn_sup_op},
     {otpc__scn_sm_real_op, otpc__scn_sm_op},
+    {otpc__scn_ev_real_op, otpc__scn_ev_op},
 };
 
 /* A family's pending op has its result: report it, take commands again. */

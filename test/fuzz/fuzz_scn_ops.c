@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "../../cnode/tools/scn_ev.c"
 #include "../../cnode/tools/scn_gs.c"
 #include "../../cnode/tools/scn_sm.c"
 #include "../../cnode/tools/scn_sup.c"
@@ -38,7 +39,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   otpc__scn_names_t names = {NULL, stub_pid_of, stub_real};
   int (*const real_ops[])(const otpc__scn_names_t *, otpc_term_t,
                           otpc_buf_t *) = {
-      otpc__scn_gs_real_op, otpc__scn_sup_real_op, otpc__scn_sm_real_op};
+      otpc__scn_gs_real_op, otpc__scn_sup_real_op, otpc__scn_sm_real_op,
+      otpc__scn_ev_real_op};
   otpc_buf_t out;
   otpc_buf_init(&out);
   for (size_t i = 0; i < sizeof real_ops / sizeof real_ops[0]; i++) {
