@@ -18,7 +18,7 @@
          packet_1_and_2/1, credits_bound_a_fast_producer/1,
          window_holds_callers_back/1, stray_prints_become_logs/1,
          casts_and_logs/1, children_killed_with_escalation/1,
-         sigterm_ends_program_and_children/1]).
+         sigterm_ends_program_and_children/1, start_errors_are_clear/1]).
 %% Supervisor callback (crash_reported_and_restarted) and logger handler.
 -export([init/1, log/2]).
 
@@ -31,7 +31,7 @@ all() ->
      malformed_frames_get_clear_errors, oversized_frames_rejected, packet_1_and_2,
      credits_bound_a_fast_producer, window_holds_callers_back,
      stray_prints_become_logs, casts_and_logs, children_killed_with_escalation,
-     sigterm_ends_program_and_children].
+     sigterm_ends_program_and_children, start_errors_are_clear].
 
 init_per_testcase(_Case, Config) ->
     [{path, otpc_test_lib:executable("otpc-port-example")} | Config].
@@ -319,6 +319,17 @@ sigterm_ends_program_and_children(Config) ->
     end,
     wait_until(fun() -> not otpc_test_lib:os_pid_alive(Prog) end),
     wait_until(fun() -> not otpc_test_lib:os_pid_alive(Child) end).
+
+start_errors_are_clear(Config) ->
+    Missing = "/nonexistent/otpc-port-example",
+    {error, {open_port, enoent, Missing}} = otpc_port:start(Missing, #{}),
+    %% A program that never says hello (cat echoes nothing back unasked).
+    {error, {no_hello, "/bin/cat", 300}} = otpc_port:start("/bin/cat", #{hello_timeout => 300}),
+    %% A window the program refuses: it exits with status 2 before hello.
+    {error, {port_exited, 2}} = otpc_port:start(?config(path, Config), #{window => 0}),
+    {ok, P} = otpc_port:start(?config(path, Config), [{window, 65536}]),
+    #{window := 65536} = otpc_port:info(P),
+    ok = otpc_port:stop(P).
 
 %%% Supervisor and logger callbacks ----------------------------------------
 
