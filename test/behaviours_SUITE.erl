@@ -12,7 +12,8 @@
 -export([all/0, init_per_suite/1, end_per_suite/1, end_per_testcase/2]).
 -export([counter_calls/1, counter_reset_at_zero/1, counter_saved_state/1,
          counter_sup_visible/1, counter_intensity/1,
-         erlang_sup_of_c_gen_server/1, c_sup_of_beam_processes/1]).
+         erlang_sup_of_c_gen_server/1, c_sup_of_beam_processes/1,
+         c_sup_child_node_down/1]).
 %% The Erlang supervisor's start function and the BEAM factory.
 -export([start_c_worker/1, init/1, handle_call/3, handle_cast/2,
          beam_child/0]).
@@ -22,7 +23,7 @@
 all() ->
     [counter_calls, counter_reset_at_zero, counter_saved_state,
      counter_sup_visible, counter_intensity, erlang_sup_of_c_gen_server,
-     c_sup_of_beam_processes].
+     c_sup_of_beam_processes, c_sup_child_node_down].
 
 init_per_suite(Config) ->
     case is_alive() of
@@ -239,4 +240,25 @@ c_sup_of_beam_processes(_Config) ->
     ok = gen_server:stop({remote_sup, Node}),
     shutdown = await_down(M),
     gen_server:stop(Factory),
+    stopped(H).
+
+%% The C supervisor's child lives on a peer node that goes away: the child's
+%% exit (noconnection) is a crash, each restart fails (its factory is gone
+%% too), and the supervisor tries again until its intensity (5 in 10 s) is
+%% exceeded, then exits with shutdown, as OTP's does.
+c_sup_child_node_down(_Config) ->
+    {H, Node} = start_node([]),
+    {ok, Peer, PeerNode} = otpc_test_lib:start_peer("bpeer"),
+    {Mod, Bin, File} = code:get_object_code(?MODULE),
+    {module, Mod} = erpc:call(PeerNode, code, load_binary, [Mod, File, Bin]),
+    {ok, Factory} = erpc:call(PeerNode, gen_server, start,
+                              [?MODULE, {factory, self()}, []]),
+    {ok, Sup} = gen_server:call({otpc_factory, Node}, {remote_sup, Factory}, ?T),
+    P1 = receive {child_started, P} -> P after ?T -> ct:fail(no_child) end,
+    PeerNode = node(P1),
+    [{beam_child, P1, worker, dynamic}] =
+        supervisor:which_children({remote_sup, Node}),
+    SupMon = erlang:monitor(process, Sup),
+    otpc_test_lib:stop_peer(Peer),
+    shutdown = await_down(SupMon),
     stopped(H).
