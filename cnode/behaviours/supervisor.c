@@ -454,8 +454,8 @@ static int settle(otpc_sup_start_t *st, int status) {
   /* From a continuation (the start function returned long ago): the job
    * goes on in a step of its own, so the caller's continuation returns
    * and frees what it holds even if the job ends in otpc_exit. */
-  if (!st->in_fn)
-    return otpc_yield(st->s->self, on_settled, NULL);
+  if (!st->in_fn && otpc_yield(st->s->self, on_settled, NULL) != 0)
+    start_settled(st->s); /* a step of the caller's is pending: go on now */
   return 0;
 }
 

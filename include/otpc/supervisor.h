@@ -85,7 +85,7 @@ typedef enum otpc_auto_shutdown {
  * supervisor's process (for instance the continuation of an
  * otpc_gen_server_call to a factory on another node). Until then the
  * supervisor waits, as OTP's waits in M:F(A): its other messages stay
- * queued. */
+ * queued. Once settled, `st` is freed: do not use it again. */
 typedef struct otpc_sup_start otpc_sup_start_t;
 
 /* OTP's M:F(A) in C. Runs in the supervisor's process (self). `arg` is the
