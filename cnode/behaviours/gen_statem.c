@@ -151,6 +151,9 @@ struct otpc_sm {
   tact_t *ta;
   size_t nta, capta;
   otpc_gs_from_t from; /* the call being handled */
+  /* The event being handled holds this reference until its transition;
+   * a stop on the way leaves it to sm_free. */
+  otpc_msg_t *cur_msg;
 };
 
 static otpc_term_t buf_term(const otpc_buf_t *b) {
@@ -695,6 +698,7 @@ static void set_state_fn(otpc_sm_t *sm) {
 
 /* loop_state_transition to loop_done: `e` has been handled. */
 static void transition(otpc_sm_t *sm, ev_t *e) {
+  sm->cur_msg = NULL;
   if (e->msg != NULL) {
     if (sm->postpone) {
       if (evq_push(&sm->postponed, *e) < 0)
@@ -740,6 +744,7 @@ static void run_enters(otpc_sm_t *sm, bool enter) {
 
 /* One event, owned by the call, through its callbacks and transition. */
 static void run_event(otpc_sm_t *sm, ev_t *e) {
+  sm->cur_msg = e->msg;
   reset_actions(sm);
   if (copy_term(&sm->nstate, buf_term(&sm->state)) < 0)
     otpc_exitf(sm->self, "enomem");
@@ -848,6 +853,7 @@ static void sm_free(otpc_sm_t *sm) {
     otpc_msg_unref(sm->tm[i].nm);
   }
   free(sm->tm);
+  otpc_msg_unref(sm->cur_msg);
   reset_actions(sm);
   free(sm->rep);
   free(sm->ta);
