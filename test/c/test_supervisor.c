@@ -87,6 +87,8 @@ typedef struct wk_arg {
   const char *id;
   const char *mode; /* ok, trap, ignore, fail */
   int fail_from;
+  /* "held": init fails quietly while this is set (the test clears it). */
+  atomic_bool held;
   atomic_int starts;
 } wk_arg_t;
 
@@ -102,6 +104,12 @@ static void wk_init(otpc_gs_t *gs, void *state, void *arg) {
   /* Relaxed: only the count matters; children of one supervisor start
    * one after the other anyway. */
   int n = atomic_fetch_add_explicit(&a->starts, 1, memory_order_relaxed) + 1;
+  /* Acquire: pairs with the test's release store that lets it start. */
+  if (strcmp(a->mode, "held") == 0 &&
+      atomic_load_explicit(&a->held, memory_order_acquire)) {
+    otpc_gs_stopf(gs, "held");
+    return;
+  }
   if (strcmp(a->mode, "ignore") == 0) {
     otpc_sendf(self, g_ctl, "{ignored, ~a}", a->id);
     otpc_gs_ignore(gs);
@@ -880,6 +888,34 @@ static void test_try_again(void **state) {
   assert_true(log_has("reached_max_restart_intensity"));
 }
 
+/* A child whose restarts fail shows `restarting` (which_children,
+ * count_children's active, restart_child and delete_child's errors) while
+ * the supervisor keeps trying through its mailbox; it comes back once a
+ * start succeeds. */
+static void test_restarting(void **state) {
+  fx_t *f = *state;
+  static wk_arg_t a = W("a", "held");
+  static const otpc_child_spec_t ch[] = {CHILD("a", &a, OTPC_PERMANENT)};
+  static const otpc_sup_spec_t spec = SPEC(OTPC_ONE_FOR_ONE, 1000000, 3600, ch);
+  otpc_pid_t sup = start_sup(f, &spec), pa;
+  expect_started(f, "a", &pa);
+  atomic_store_explicit(&a.held, true, memory_order_release);
+  crash(f, pa, "a", "boom");
+  /* Every start fails now, so whenever these are served the child is
+   * between two tries. */
+  expect_call(f, sup, "which_children", "[{a,restarting,worker,[wk]}]");
+  expect_call(f, sup, "count_children",
+              "[{specs,1},{active,0},{supervisors,0},{workers,1}]");
+  expect_call(f, sup, "{restart_child, a}", "{error,restarting}");
+  expect_call(f, sup, "{delete_child, a}", "{error,restarting}");
+  atomic_store_explicit(&a.held, false, memory_order_release);
+  expect_started(f, "a", &pa);
+  char e[128], x[64];
+  snprintf(e, sizeof e, "[{a,%s,worker,[wk]}]", ps(pa, x));
+  expect_call(f, sup, "which_children", e);
+  stop_sup(f, sup);
+}
+
 static void test_parent_exit(void **state) {
   fx_t *f = *state;
   static wk_arg_t a = W("a", "trap");
@@ -947,6 +983,7 @@ int main(void) {
       T(test_nested),
       T(test_generic_start),
       T(test_try_again),
+      T(test_restarting),
       T(test_parent_exit),
       T(test_unexpected_message),
   };
