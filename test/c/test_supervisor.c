@@ -601,6 +601,38 @@ static void test_simple_one_for_one(void **state) {
   tu_expect(f->me, "{terminated,dyn,shutdown}");
 }
 
+/* simple_one_for_one with temporary significant children and
+ * all_significant: the supervisor lives while one of them does. */
+static void test_simple_all_significant(void **state) {
+  fx_t *f = *state;
+  static wk_arg_t t = W("dyn", "trap");
+  static const otpc_child_spec_t ch[] = {{.id = "tmpl",
+                                          .gen_server = &dwk,
+                                          .arg = &t,
+                                          .restart = OTPC_TEMPORARY,
+                                          .significant = true}};
+  static const otpc_sup_spec_t spec = {.strategy = OTPC_SIMPLE_ONE_FOR_ONE,
+                                       .intensity = 1,
+                                       .period_s = 5,
+                                       .auto_shutdown =
+                                           OTPC_AUTO_SHUTDOWN_ALL_SIGNIFICANT,
+                                       .children = ch,
+                                       .n_children = 1};
+  otpc_pid_t sup = start_sup(f, &spec), p1, p2;
+  otpc_ref_t mon;
+  char buf[128], r[64];
+  assert_int_equal(otpc_monitor(f->me, sup, &mon), 0);
+  call(f, sup, "{start_child, [one]}", buf, sizeof buf);
+  expect_started(f, "[one]", &p1);
+  call(f, sup, "{start_child, [two]}", buf, sizeof buf);
+  expect_started(f, "[two]", &p2);
+  crash(f, p1, "dyn", "boom"); /* temporary: gone, not restarted */
+  expect_call(f, sup, "count_children",
+              "[{specs,1},{active,1},{supervisors,0},{workers,1}]");
+  crash(f, p2, "dyn", "normal");
+  assert_string_equal(await_down(f, &mon, r, sizeof r), "shutdown");
+}
+
 static void test_ignore(void **state) {
   fx_t *f = *state;
   static wk_arg_t a = W("a", "ignore"), b = W("b", "ignore"), c = W("c", "ok");
@@ -976,6 +1008,7 @@ int main(void) {
       T(test_shutdown_infinity),
       T(test_dynamic_api),
       T(test_simple_one_for_one),
+      T(test_simple_all_significant),
       T(test_ignore),
       T(test_failed_start),
       T(test_bad_specs),
