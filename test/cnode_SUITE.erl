@@ -15,9 +15,10 @@
          concurrent/1, monitor_name/1, c_to_c/1, sigterm/1,
          c_monitor_node/1, c_monitor_nodes/1, c_reg_send/1,
          c_monitor_remote_name/1, c_call/1, c_call_nodedown/1,
-         big_vs_signals/1, big_then_exit_same_receiver/1, c_alias/1]).
+         big_vs_signals/1, big_then_exit_same_receiver/1, c_alias/1,
+         embedded_epmd/1]).
 %% Run on peers.
--export([forward/1, serve/2]).
+-export([forward/1, serve/2, box/0, box_get/0, ctl_req/2]).
 %% A BEAM gen_server for C processes to call.
 -export([init/1, handle_call/3, handle_cast/2]).
 
@@ -29,7 +30,7 @@ all() ->
      silent_peer, spawn_request, concurrent, monitor_name, c_to_c, sigterm,
      c_monitor_node, c_monitor_nodes, c_reg_send, c_monitor_remote_name,
      c_call, c_call_nodedown, big_vs_signals, big_then_exit_same_receiver,
-     c_alias].
+     c_alias, embedded_epmd].
 
 init_per_suite(Config) ->
     case is_alive() of
@@ -633,3 +634,78 @@ c_alias(_Config) ->
     {ctl, Node} ! {self(), alias_send, BA, lost},
     {ctl, sent} = first(),
     stopped(H).
+
+%% No epmd on the port given: otpc-node serves it. Two BEAM peers using
+%% that port (ERL_EPMD_PORT) register with it; one pings the C node and
+%% lists the names; the C node dials the other through its own epmd (the
+%% lookup must not block the loop that serves it); NAMES answers raw.
+embedded_epmd(_Config) ->
+    {ok, L} = gen_tcp:listen(0, []),
+    {ok, Port} = inet:port(L),
+    ok = gen_tcp:close(L),
+    Name = "cnode" ++ integer_to_list(erlang:unique_integer([positive])),
+    Cookie = atom_to_list(erlang:get_cookie()),
+    {ok, H, <<"ready ", N/binary>>} =
+        otpc_test_lib:start_program("otpc-node",
+                                    ["--sname", Name, "--cookie", Cookie,
+                                     "--epmd-port", integer_to_list(Port)],
+                                    #{ready => "^ready "}),
+    Node = binary_to_atom(N, utf8),
+    Dir = filename:dirname(code:which(?MODULE)),
+    Start = fun(Prefix) ->
+                    PName = list_to_atom(Prefix ++ integer_to_list(erlang:unique_integer([positive]))),
+                    {ok, P, PN} = peer:start(#{name => PName, connection => standard_io,
+                                               env => [{"ERL_EPMD_PORT", integer_to_list(Port)}],
+                                               args => ["-setcookie", Cookie, "-pa", Dir],
+                                               wait_boot => 30000}),
+                    {P, PN}
+            end,
+    {PA, A} = Start("cne_a"),
+    {PB, B} = Start("cne_b"),
+    try
+        pong = peer:call(PA, net_adm, ping, [Node]),
+        {ok, Names} = peer:call(PA, net_adm, names, []),
+        [true = lists:keymember(alive(X), 1, Names) || X <- [Node, A, B]],
+        %% Raw NAMES: our port first, then one line per node.
+        {ok, S} = gen_tcp:connect("localhost", Port, [binary, {active, false}]),
+        ok = gen_tcp:send(S, <<1:16, 110>>),
+        {ok, <<Port:32, Text/binary>>} = recv_all(S, <<>>),
+        true = binary:match(Text, list_to_binary("name " ++ alive(Node) ++ " at port ")) =/= nomatch,
+        %% The C node dials B, whose port it asks of its own epmd.
+        true = peer:call(PB, ?MODULE, box, []),
+        sent = peer:call(PA, ?MODULE, ctl_req, [Node, {reg_send, box, B, {via, epmd}}]),
+        {via, epmd} = peer:call(PB, ?MODULE, box_get, [])
+    after
+        catch peer:stop(PA),
+        catch peer:stop(PB)
+    end,
+    stopped(H).
+
+alive(Node) ->
+    [Alive, _] = string:split(atom_to_list(Node), "@"),
+    Alive.
+
+recv_all(S, Acc) ->
+    case gen_tcp:recv(S, 0, ?T) of
+        {ok, B} -> recv_all(S, <<Acc/binary, B/binary>>);
+        {error, closed} -> {ok, Acc}
+    end.
+
+%% On a peer: a registered process keeping the first message it gets.
+box() ->
+    Pid = spawn(fun() ->
+                        receive
+                            M when not (is_tuple(M) andalso element(1, M) =:= get) ->
+                                receive {get, F} -> F ! {box, M} end
+                        end
+                end),
+    register(box, Pid).
+
+box_get() ->
+    box ! {get, self()},
+    receive {box, M} -> M after ?T -> timeout end.
+
+%% On a peer: one request to ctl, its answer.
+ctl_req(Node, Req) ->
+    {ctl, Node} ! list_to_tuple([self() | tuple_to_list(Req)]),
+    receive {ctl, R} -> R after ?T -> timeout end.

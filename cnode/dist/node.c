@@ -31,6 +31,7 @@
 #include "dist_ctl.h"
 #include "dist_frame.h"
 #include "epmd_proto.h"
+#include "epmd_uv.h"
 #include "handshake.h"
 
 #define SETUP_MS 7000         /* net_setuptime's default */
@@ -133,6 +134,8 @@ typedef struct peer {
   VEC(mon_t) mons_in;        /* remote watchers of local pids */
   VEC(otpc_pid_t) node_mons; /* monitor_node(this node, true), one per call */
   uint64_t unlink_id;
+  bool looking;    /* its port is being asked of epmd */
+  otpc_node_t *nd; /* for the epmd lookup's callback */
 } peer_t;
 
 /* A net_kernel:monitor_nodes subscription. */
@@ -196,6 +199,8 @@ struct otpc_node {
   VEC(sub_t) subs;  /* loop thread only */
   VEC(upnode_t) up; /* under mu: read by otpc_node_list on any thread */
   size_t max_msg;
+  otpc__epmd_lookups_t lookups;
+  otpc__epmd_host_t *epmd_host; /* we serve the epmd port; NULL: a real one */
   otpc_atom_t a_noproc, a_noconnection, a_notsup;
   otpc_msg_t *m_noproc, *m_noconnection;
   otpc__remote_ops_t ops;
@@ -738,7 +743,7 @@ static void run_cmd(otpc_node_t *n, cmd_t *k) {
       VPUSH(p->node_mons, k->from);
       /* As OTP, monitoring a node connects to it; a failed dial answers
        * with nodedown. */
-      if (p->c == NULL)
+      if (p->c == NULL && !p->looking)
         dial(n, p);
     } else {
       for (size_t i = 0; i < p->node_mons.n; i++)
@@ -758,7 +763,7 @@ static void run_cmd(otpc_node_t *n, cmd_t *k) {
   k->next = NULL;
   *p->ptail = k;
   p->ptail = &k->next;
-  if (p->c == NULL)
+  if (p->c == NULL && !p->looking)
     dial(n, p);
 }
 
@@ -791,8 +796,13 @@ static void on_async(uv_async_t *a) {
     uv_close((uv_handle_t *)&n->listener, NULL);
     uv_close((uv_handle_t *)&n->timer, NULL);
     uv_close((uv_handle_t *)&n->async, NULL);
-    uv_poll_stop(&n->epmd_poll);
-    uv_close((uv_handle_t *)&n->epmd_poll, NULL);
+    otpc__epmd_lookups_stop(&n->lookups);
+    if (n->epmd_host != NULL)
+      otpc__epmd_host_close(n->epmd_host);
+    else {
+      uv_poll_stop(&n->epmd_poll);
+      uv_close((uv_handle_t *)&n->epmd_poll, NULL);
+    }
   }
 }
 
@@ -1332,8 +1342,6 @@ static int epmd_call(int fd, const otpc_buf_t *req, epmd_dec_fn dec, void *ctx,
 typedef struct {
   uint8_t result;
   uint32_t creation;
-  bool found;
-  uint16_t port;
 } epmd_ans_t;
 
 static int dec_alive2(const uint8_t *p, size_t n, void *ctx, otpc_err_t *err) {
@@ -1341,68 +1349,61 @@ static int dec_alive2(const uint8_t *p, size_t n, void *ctx, otpc_err_t *err) {
   return otpc__epmd_dec_alive2_resp(p, n, &a->result, &a->creation, err);
 }
 
-static int dec_port2(const uint8_t *p, size_t n, void *ctx, otpc_err_t *err) {
-  epmd_ans_t *a = ctx;
-  otpc__epmd_node_t node;
-  int rc = otpc__epmd_dec_port2_resp(p, n, &a->found, &node, err);
-  if (rc > 0 && a->found)
-    a->port = node.port;
-  return rc;
+/* The node's address from its host's epmd: connect, or give up on it. */
+static void on_looked_up(void *ud, int rc, const struct sockaddr_in *addr,
+                         const char *why) {
+  peer_t *p = ud;
+  otpc_node_t *n = p->nd;
+  p->looking = false;
+  if (p->c != NULL)
+    return; /* it connected to us meanwhile */
+  size_t len;
+  const char *name = otpc_atom_text(p->node, &len);
+  if (rc == 0) {
+    char who[OTPC__HS_MAX_NAME + 1];
+    snprintf(who, sizeof who, "%.*s", (int)len, name);
+    conn_t *c = conn_new(n, true, who);
+    if (c == NULL) {
+      peer_down(n, p, false, false);
+      return;
+    }
+    c->state = C_DIAL;
+    c->peer = p;
+    p->c = c;
+    c->creq.data = c;
+    if (uv_tcp_connect(&c->creq, &c->tcp, (const struct sockaddr *)addr,
+                       on_connected) != 0)
+      conn_close(c, "connect %s failed: %s", "connect");
+    return;
+  }
+  logf_(n, "connect %.*s failed: %s", (int)len, name, why);
+  peer_down(n, p, false, false);
 }
 
-/* Dials a node: its port from the epmd on its host, then a non-blocking
- * connect. The epmd lookup blocks the loop thread for one local round
- * trip (first cut: a non-blocking epmd client is left for later). */
+/* Dials a node: its port from the epmd on its host, asked without
+ * blocking the loop (epmd_uv.h), then a non-blocking connect. */
 static void dial(otpc_node_t *n, peer_t *p) {
   size_t len;
   const char *name = otpc_atom_text(p->node, &len);
   const char *at = memchr(name, '@', len);
   char host[256];
-  epmd_ans_t a = {0};
-  otpc_err_t err = {0};
-  int rc = 0;
+  int rc = OTPC_EINVAL;
   if (at != NULL && at != name && (size_t)(at + 1 - name) < len &&
       len - (size_t)(at + 1 - name) < sizeof host) {
     size_t hl = len - (size_t)(at + 1 - name);
     memcpy(host, at + 1, hl);
     host[hl] = 0;
-    otpc_buf_t req = {0};
-    int fd = tcp_connect_blocking(host, n->o.epmd_port);
-    if (fd >= 0 && otpc__epmd_enc_port2(&req, name, (size_t)(at - name)) == 0)
-      rc = epmd_call(fd, &req, dec_port2, &a, &err);
-    if (fd >= 0)
-      close(fd);
-    otpc_buf_free(&req);
+    p->nd = n;
+    p->looking = true;
+    rc = otpc__epmd_lookup(&n->lookups, host, n->o.epmd_port, name,
+                           (size_t)(at - name), on_looked_up, p);
   }
-  struct sockaddr_in sa;
-  if (rc > 0 && a.found && uv_ip4_addr("0.0.0.0", a.port, &sa) == 0) {
-    struct addrinfo hints = {0}, *res;
-    hints.ai_family = AF_INET;
-    hints.ai_socktype = SOCK_STREAM;
-    if (getaddrinfo(host, NULL, &hints, &res) == 0) {
-      sa.sin_addr = ((struct sockaddr_in *)res->ai_addr)->sin_addr;
-      freeaddrinfo(res);
-      char who[OTPC__HS_MAX_NAME + 1];
-      snprintf(who, sizeof who, "%.*s", (int)len, name);
-      conn_t *c = conn_new(n, true, who);
-      if (c != NULL) {
-        c->state = C_DIAL;
-        c->peer = p;
-        p->c = c;
-        c->creq.data = c;
-        if (uv_tcp_connect(&c->creq, &c->tcp, (struct sockaddr *)&sa,
-                           on_connected) == 0)
-          return;
-        conn_close(c, "connect %s failed: %s", "connect");
-        return;
-      }
-    }
+  if (rc != 0) {
+    p->looking = false;
+    logf_(n, "connect %.*s failed: %s", (int)len, name,
+          "not a node name alive@host");
+    peer_down(n, p, false, false);
   }
-  logf_(n, "connect %.*s failed: %s", (int)len, name,
-        rc < 0   ? err.msg
-        : rc > 0 ? "not registered with epmd"
-                 : "no epmd");
-  peer_down(n, p, false, false);
 }
 
 static void on_epmd(uv_poll_t *h, int status, int events) {
@@ -1523,15 +1524,33 @@ int otpc_node_start(const otpc_node_opts_t *opts, otpc_node_t **out,
   }
   uint16_t port = ntohs(sa.sin_port);
 
-  /* Register; the socket stays open for the node's life. */
+  n->lookups.loop = &n->loop;
+  n->lookups.timeout_ms = SETUP_MS;
+  size_t alive = (size_t)(strchr(n->name, '@') - n->name);
+  /* Register; the socket stays open for the node's life. When nothing
+   * answers on the epmd port, serve it ourselves (a real epmd that came
+   * up in between wins: then we register with it). */
   n->epmd_fd = tcp_connect_blocking("127.0.0.1", n->o.epmd_port);
+  if (n->epmd_fd < 0) {
+    otpc_err_t herr = {0};
+    if (otpc__epmd_host_start(&n->loop, n->o.epmd_port, NULL, NULL,
+                              &n->epmd_host, &herr) == 0) {
+      rc = otpc__epmd_host_register(n->epmd_host, n->name, alive, port,
+                                    &n->creation, err);
+      if (rc != 0)
+        goto fail;
+      logf_(n, "no epmd answered on port %u: serving it",
+            (unsigned)n->o.epmd_port);
+      goto registered;
+    }
+    n->epmd_fd = tcp_connect_blocking("127.0.0.1", n->o.epmd_port);
+  }
   if (n->epmd_fd < 0) {
     err_set(err, OTPC_EINVAL, "no epmd on port %u", (unsigned)n->o.epmd_port);
     goto fail;
   }
   otpc_buf_t req = {0};
   epmd_ans_t a = {0};
-  size_t alive = (size_t)(strchr(n->name, '@') - n->name);
   rc = otpc__epmd_enc_alive2(&req, port, OTPC__EPMD_TYPE_NORMAL, n->name, alive,
                              NULL, 0);
   if (rc == 0)
@@ -1544,6 +1563,7 @@ int otpc_node_start(const otpc_node_opts_t *opts, otpc_node_t **out,
     goto fail;
   }
   n->creation = a.creation;
+registered:;
 
   otpc_rt_opts_t ro = {.schedulers = opts->schedulers,
                        .node = n->name,
@@ -1578,9 +1598,11 @@ int otpc_node_start(const otpc_node_opts_t *opts, otpc_node_t **out,
   if (every > 1000)
     every = 1000;
   uv_timer_start(&n->timer, on_timer, every, every);
-  uv_poll_init(&n->loop, &n->epmd_poll, n->epmd_fd);
-  n->epmd_poll.data = n;
-  uv_poll_start(&n->epmd_poll, UV_READABLE | UV_DISCONNECT, on_epmd);
+  if (n->epmd_host == NULL) {
+    uv_poll_init(&n->loop, &n->epmd_poll, n->epmd_fd);
+    n->epmd_poll.data = n;
+    uv_poll_start(&n->epmd_poll, UV_READABLE | UV_DISCONNECT, on_epmd);
+  }
   if (pthread_create(&n->thread, NULL, loop_main, n) != 0) {
     err_set(err, OTPC_ENOMEM, "cannot start the loop thread");
     goto fail;
@@ -1593,11 +1615,13 @@ fail:
     otpc_rt_stop(n->rt);
   if (n->epmd_fd >= 0)
     close(n->epmd_fd);
+  otpc__epmd_host_close(n->epmd_host);
   uv_close((uv_handle_t *)&n->listener, NULL);
   if (uv_is_active((uv_handle_t *)&n->timer) || n->timer.data != NULL) {
     uv_close((uv_handle_t *)&n->timer, NULL);
     uv_close((uv_handle_t *)&n->async, NULL);
-    uv_close((uv_handle_t *)&n->epmd_poll, NULL);
+    if (n->epmd_host == NULL)
+      uv_close((uv_handle_t *)&n->epmd_poll, NULL);
   }
   uv_run(&n->loop, UV_RUN_DEFAULT);
   uv_loop_close(&n->loop);
@@ -1609,6 +1633,10 @@ fail:
 
 otpc_rt_t *otpc_node_rt(otpc_node_t *n) {
   return n->rt;
+}
+
+bool otpc_node_serves_epmd(const otpc_node_t *n) {
+  return n->epmd_host != NULL;
 }
 
 /* The node of a process's runtime, or NULL if it is not a node's. */
@@ -1681,7 +1709,8 @@ void otpc_node_stop(otpc_node_t *n) {
   uv_async_send(&n->async);
   pthread_join(n->thread, NULL);
   uv_loop_close(&n->loop);
-  close(n->epmd_fd);
+  if (n->epmd_fd >= 0)
+    close(n->epmd_fd);
   while (n->peers != NULL) {
     peer_t *p = n->peers;
     n->peers = p->next;
