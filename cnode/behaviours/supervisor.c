@@ -219,6 +219,24 @@ static const char *restart_atom(const child_t *c) {
   return names[c->spec.restart];
 }
 
+/* Characters of a term in a log line before it is cut: a peer may send a
+ * supervisor any term, and a log line should stay a line. */
+#define LOG_TERM_MAX 2000
+
+static void print_cut(otpc_buf_t *b, otpc_term_t t) {
+  otpc_buf_t p;
+  otpc_buf_init(&p);
+  if (otpc_term_print(&p, t) < 0) {
+    otpc_buf_puts(b, "(unprintable)");
+  } else if (p.len > LOG_TERM_MAX) {
+    otpc_buf_append(b, p.data, LOG_TERM_MAX);
+    otpc_buf_puts(b, "...");
+  } else {
+    otpc_buf_append(b, p.data, p.len);
+  }
+  otpc_buf_free(&p);
+}
+
 /* A supervisor report (OTP's ?report_error, or a progress report) as one
  * log line: the same fields as OTP's report, printed as terms. mfargs has
  * no C counterpart and is left out. */
@@ -235,7 +253,7 @@ static void report(sup_t *s, const char *ctx, otpc_term_t reason,
     otpc_buf_puts(&b, "; errorContext: ");
     otpc_buf_puts(&b, ctx);
     otpc_buf_puts(&b, "; reason: ");
-    otpc_term_print(&b, reason);
+    print_cut(&b, reason);
     otpc_buf_puts(&b, "; offender: ");
   } else {
     otpc_buf_puts(&b, "; started: ");
@@ -1289,7 +1307,7 @@ static void handle_call(sup_t *s, otpc_term_t req) {
     otpc_buf_t b;
     otpc_buf_init(&b);
     otpc_buf_puts(&b, "supervisor: unexpected call: ");
-    otpc_term_print(&b, req);
+    print_cut(&b, req);
     otpc__log(otpc_proc_rt(s->self), OTPC_LOG_ERROR, (const char *)b.data);
     otpc_buf_free(&b);
   }
@@ -1348,7 +1366,7 @@ static void sup_handle(otpc_proc_t *self, void *state, otpc_msg_t *msg) {
     otpc_buf_t b;
     otpc_buf_init(&b);
     otpc_buf_puts(&b, "Supervisor received unexpected message: ");
-    otpc_term_print(&b, t);
+    print_cut(&b, t);
     otpc__log(otpc_proc_rt(s->self), OTPC_LOG_ERROR, (const char *)b.data);
     otpc_buf_free(&b);
   }

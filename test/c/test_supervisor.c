@@ -991,6 +991,17 @@ static void test_unexpected_message(void **state) {
   tu_send(f->me, sup, tu_msg("hello"));
   expect_call(f, sup, "which_children", "[]");
   assert_true(log_has("Supervisor received unexpected message: hello"));
+  /* A huge message makes a log line of bounded length. */
+  static uint8_t big[100000];
+  memset(big, 'x', sizeof big);
+  tu_send(f->me, sup, tu_msg("~b", big, sizeof big));
+  expect_call(f, sup, "which_children", "[]");
+  assert_true(log_has("Supervisor received unexpected message: <<\"xxx"));
+  assert_true(log_has("xxx..."));
+  pthread_mutex_lock(&log_lock);
+  size_t len = log_len;
+  pthread_mutex_unlock(&log_lock);
+  assert_true(len < 4000);
   stop_sup(f, sup);
 }
 
