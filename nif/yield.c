@@ -8,11 +8,11 @@
 #include "nif_int.h"
 
 /* Wall time one schedule may use. The VM counts a whole timeslice as about
- * 1 ms; we report YIELD_FULL_NS as 100%, i.e. twice the real share, so the
- * process is scheduled out after about half a millisecond of NIF time and
- * the 1 ms bound holds with room for the VM's own work around the call. */
-#define YIELD_SLICE_NS 400000
-#define YIELD_FULL_NS 500000
+ * 1 ms; we report YIELD_FULL_NS as 100%, five times the real share, so the
+ * process is scheduled out after each slice of about 0.2 ms, and the 1 ms
+ * bound holds with room for the VM's own work and a busy machine. */
+#define YIELD_SLICE_NS 200000
+#define YIELD_FULL_NS 200000
 
 typedef struct yield_state {
   otpc_nif_step_t step;

@@ -175,7 +175,7 @@ otpc_nif_val_t *otpc_nif_seq(otpc_nif_call_t *c, otpc_nif_val_t *v, size_t n);
  * it even if the process dies half-way). It returns OTPC_NIF_MORE to go on,
  * 0 when c->ret holds the result, or fails like an implementation. Each
  * step should do a bounded piece of work (tens of microseconds): the helper
- * runs steps for at most ~0.4 ms per schedule, reports the time with
+ * runs steps for at most ~0.2 ms per schedule, reports the time with
  * enif_consume_timeslice and reschedules with enif_schedule_nif, so no
  * normal scheduler is held more than 1 ms. Arguments are decoded again for
  * each schedule (cheap for bin, int, res; iolist re-flattens). */

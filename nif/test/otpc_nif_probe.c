@@ -161,6 +161,16 @@ static int gate_job(otpc_nif_call_t *c) {
   return 0;
 }
 
+/* The same sum without yielding: the control that shows the long_schedule
+ * monitor does catch a NIF that holds its scheduler. */
+static int block_sum(otpc_nif_call_t *c) {
+  uint64_t s = 0;
+  for (size_t k = 0; k < c->args[0].bin.size; k++)
+    s += c->args[0].bin.data[k];
+  c->ret.u = s;
+  return 0;
+}
+
 static int fail_job(otpc_nif_call_t *c) {
   return otpc_nif_fail(c, c->argv[0]);
 }
@@ -226,6 +236,7 @@ static const otpc_nif_module_t module = {.restypes = restypes,
     OTPC_NIF_NORMAL, echo)                                                     \
   X(t_any, 1, "any", "any", OTPC_NIF_NORMAL, echo)                             \
   X(t_two, 2, "int, bin", "bin", OTPC_NIF_NORMAL, flatten_second)              \
+  X(block_sum, 1, "bin", "uint", OTPC_NIF_NORMAL, block_sum)                   \
   X(fail_with, 1, "term", "term", OTPC_NIF_NORMAL, fail_with)                  \
   X(bad_result, 0, "", "int(0..10)", OTPC_NIF_NORMAL, bad_result)              \
   X(sched_normal, 0, "", "uint", OTPC_NIF_NORMAL, sched_kind)                  \
