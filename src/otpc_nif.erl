@@ -10,9 +10,9 @@
 %%
 %% From Elixir:
 %%   @on_load :init
-%%   def init, do: :otpc_nif.load(:my_app, ~c"my_nif", &:erlang.load_nif/2)
-%% (a capture of :erlang.load_nif/2 is a remote fun, so it must be a local
-%% fn in Erlang; in Elixir the capture is compiled into the module's code).
+%%   def init, do: :otpc_nif.load(:my_app, ~c"my_nif", fn p, i -> :erlang.load_nif(p, i) end)
+%% (not &:erlang.load_nif/2: a remote fun would call load_nif from otpc_nif,
+%% and the VM loads a library only for the module that calls load_nif).
 -module(otpc_nif).
 
 -export([load/3, load/4, load_file/2, load_file/3, path/2, await/2,
