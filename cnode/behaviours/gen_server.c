@@ -121,14 +121,38 @@ otpc_proc_t *otpc_gs_proc(otpc_gs_t *gs) {
   return gs->self;
 }
 
+/* The alias of a tag [alias | Alias] made on this node, if it is one. */
+static bool local_alias(otpc_proc_t *self, otpc_term_t tag, otpc_ref_t *alias) {
+  otpc_iter_t it;
+  otpc_term_t e, tail;
+  size_t n;
+  return otpc_term_type(tag) == OTPC_T_LIST &&
+         otpc_term_list(tag, &it, &n) == 0 && n == 1 &&
+         otpc_iter_next(&it, &e) == 1 && otpc_term_is_atom(e, "alias") &&
+         otpc_iter_tail(&it, &tail) == 0 && otpc_term_ref(tail, alias) == 0 &&
+         alias->node == otpc_rt_node(otpc_proc_rt(self));
+}
+
 int otpc_gen_server_reply(otpc_proc_t *self, const otpc_gs_from_t *from,
                           otpc_term_t reply) {
   if (self == NULL || from == NULL || from->tag_len == 0)
     return OTPC_EINVAL;
   otpc_term_t tag = {from->tag, from->tag_len};
-  /* gen:reply/2 sends {Tag, Reply} to the pid. OTP 25 callers tag with
-   * [alias | Mref] and expect the reply through the alias; a send to the
-   * pid matches their receive just as well while they wait. */
+  otpc_ref_t alias;
+  /* gen:reply/2: {Tag, Reply}, through the alias of an OTP 25 tag
+   * [alias | Alias], so that a reply after the caller gave up is dropped
+   * (the caller deactivated the alias) as on the BEAM. A local caller's
+   * alias is sent to as such; another node's caller gets it at its pid,
+   * which its receive matches as well while it waits. */
+  if (local_alias(self, tag, &alias)) {
+    otpc_msg_t *m;
+    int rc = otpc_msg_build(&m, NULL, "{~t, ~t}", &tag, &reply);
+    if (rc < 0)
+      return rc;
+    rc = otpc_send_alias(self, &alias, m);
+    otpc_msg_unref(m);
+    return rc;
+  }
   return otpc_sendf(self, from->pid, "{~t, ~t}", &tag, &reply);
 }
 
@@ -348,6 +372,12 @@ typedef struct waiter {
   otpc_ref_t tag;  /* start: the ack's tag */
   otpc_ref_t mref; /* the monitor on the server (also a call's tag) */
   bool has_mon;
+  /* A call to a local server: tagged [alias | Alias], deactivated when
+   * the call ends, so a late reply is dropped as OTP 25's gen:call. */
+  bool has_alias;
+  otpc_ref_t alias;
+  size_t tag_len;
+  uint8_t tag_bytes[OTPC_GS_TAG_MAX];
   otpc_buf_t reason; /* stop: the expected reason */
   otpc_gs_cont_fn cont;
   otpc_gs_call_cont_fn gs_cont; /* otpc_gs_call: runs as a server callback */
@@ -356,11 +386,21 @@ typedef struct waiter {
 
 typedef struct refs2 {
   otpc_ref_t a, b;
+  size_t tag_len; /* > 0: also {Tag, _} with Tag these bytes */
+  uint8_t tag[OTPC_GS_TAG_MAX];
 } refs2_t;
 
 static bool match_either(otpc_term_t t, const void *arg) {
   const refs2_t *r = arg;
-  return otpc_match_ref(t, &r->a) || otpc_match_ref(t, &r->b);
+  if (otpc_match_ref(t, &r->a) || otpc_match_ref(t, &r->b))
+    return true;
+  otpc_iter_t it;
+  otpc_term_t e;
+  size_t n;
+  return r->tag_len > 0 && otpc_term_type(t) == OTPC_T_TUPLE &&
+         otpc_term_tuple(t, &it, &n) == 0 && n == 2 &&
+         otpc_iter_next(&it, &e) == 1 &&
+         otpc_term_equal(e, (otpc_term_t){r->tag, r->tag_len}) == 1;
 }
 
 static void waiter_free(waiter_t *w) {
@@ -382,6 +422,10 @@ static void set_term(otpc_gs_result_t *res, otpc_term_t t) {
 static void interpret(waiter_t *w, otpc_proc_t *self, otpc_msg_t *msg,
                       otpc_gs_result_t *res) {
   memset(res, 0, sizeof *res);
+  if (w->has_alias) {
+    otpc_unalias(self, &w->alias);
+    w->has_alias = false;
+  }
   /* After a DOWN the monitor is gone; otherwise drop it and any DOWN
    * already queued, as gen:do_call's demonitor(Mref, [flush]). */
   if (w->has_mon &&
@@ -473,6 +517,8 @@ static int wait_for(otpc_proc_t *self, waiter_t *w, int64_t timeout_ms,
   refs2_t r;
   r.a = w->op == OP_START ? w->tag : w->mref;
   r.b = w->mref;
+  r.tag_len = w->tag_len;
+  memcpy(r.tag, w->tag_bytes, w->tag_len);
   if (w->cont != NULL) {
     int rc = otpc_receive_owned(self, match_either, &r, sizeof r, timeout_ms,
                                 on_wait, w, waiter_drop);
@@ -606,12 +652,37 @@ static int call(otpc_proc_t *self, otpc_pid_t server, otpc_term_t req,
   }
   w->has_mon = true;
   otpc_pid_t me = otpc_self(self);
-  if (pid_label)
-    rc = otpc_sendf(self, server, "{~p, {~p, ~r}, ~t}", &me, &me, &w->mref,
+  otpc_buf_t tb;
+  otpc_buf_init(&tb);
+  /* A local server gets OTP 25's tag, [alias | Alias]; a server on another
+   * node the monitor reference, as before aliases. */
+  if (server.node == otpc_rt_node(otpc_proc_rt(self)) &&
+      otpc_alias(self, &w->alias) == 0) {
+    w->has_alias = true;
+    if (otpc_term_build(&tb, NULL, "[alias | ~r]", &w->alias) == 0 &&
+        tb.len <= sizeof w->tag_bytes) {
+      w->tag_len = tb.len;
+      memcpy(w->tag_bytes, tb.data, tb.len);
+    } else {
+      otpc_unalias(self, &w->alias);
+      w->has_alias = false;
+    }
+  }
+  if (!w->has_alias) {
+    tb.len = 0;
+    rc = otpc_term_build(&tb, NULL, "~r", &w->mref);
+  } else {
+    rc = 0;
+  }
+  otpc_term_t tag = {tb.data, tb.len};
+  if (rc == 0 && pid_label)
+    rc = otpc_sendf(self, server, "{~p, {~p, ~t}, ~t}", &me, &me, &tag, &req);
+  else if (rc == 0)
+    rc = otpc_sendf(self, server, "{'$gen_call', {~p, ~t}, ~t}", &me, &tag,
                     &req);
-  else
-    rc = otpc_sendf(self, server, "{'$gen_call', {~p, ~r}, ~t}", &me, &w->mref,
-                    &req);
+  otpc_buf_free(&tb);
+  if (rc < 0 && w->has_alias)
+    otpc_unalias(self, &w->alias);
   if (rc < 0) {
     otpc_demonitor(self, &w->mref, OTPC_DEMONITOR_FLUSH);
     waiter_free(w);

@@ -133,9 +133,12 @@ int otpc_gen_server_start_blocking(otpc_proc_t *self,
                                    const otpc_gs_start_opts_t *opts,
                                    otpc_gs_result_t *res);
 
-/* gen_server:call(Server, Req, Timeout) (timeout_ms -1: infinity). A late
- * reply after a timeout is never taken for another call's (tags differ); it
- * stays in the caller's mailbox as an ordinary message. */
+/* gen_server:call(Server, Req, Timeout) (timeout_ms -1: infinity). A call
+ * to a local server is tagged [alias | Alias], as OTP 25's, and the alias
+ * ends with the call: a reply after a timeout is dropped. A server on
+ * another node gets the monitor reference as the tag; its late reply
+ * stays in the caller's mailbox as an ordinary message, never taken for
+ * another call's (tags differ). */
 int otpc_gen_server_call(otpc_proc_t *self, otpc_pid_t server, otpc_term_t req,
                          int64_t timeout_ms, otpc_gs_cont_fn cont, void *ctx);
 int otpc_gen_server_call_blocking(otpc_proc_t *self, otpc_pid_t server,

@@ -454,15 +454,16 @@ static void test_call_timeout_late_reply(void **state) {
   otpc_pid_t s = start_ok(f, "ok");
   char buf[300];
   assert_string_equal(call(f, s, "defer", 20, buf, sizeof buf), "timeout ");
-  /* The late reply arrives after the caller gave up... */
+  /* The late reply is sent after the caller gave up: as OTP 25's gen:call,
+   * the caller's alias is gone, so it is dropped... */
   cast(f, s, "{release, late}");
-  /* ...and the next call does not take it for its own. */
+  /* ...and the next call does not take it for its own. The server sent the
+   * late reply before this call's, so had it been delivered it would be
+   * queued by now. */
   assert_string_equal(call(f, s, "ping", 1000, buf, sizeof buf), "ok pong");
-  otpc_msg_t *m = tu_recv(f->me);
-  otpc_term_t x;
-  assert_int_equal(otpc_term_match(otpc_msg_term(m), NULL, "{_, ~t}", &x), 0);
-  assert_int_equal(otpc_term_is_atom(x, "late"), 1);
-  otpc_msg_unref(m);
+  otpc_msg_t *m = NULL;
+  assert_int_equal(otpc_thread_receive(f->me, NULL, NULL, 0, &m),
+                   OTPC_ENOTFOUND);
 }
 
 static void test_deferred_reply(void **state) {
