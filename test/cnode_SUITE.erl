@@ -16,7 +16,7 @@
          c_monitor_node/1, c_monitor_nodes/1, c_reg_send/1,
          c_monitor_remote_name/1, c_call/1, c_call_nodedown/1,
          big_vs_signals/1, big_then_exit_same_receiver/1, c_alias/1,
-         embedded_epmd/1]).
+         embedded_epmd/1, max_message_size/1]).
 %% Run on peers.
 -export([forward/1, serve/2, box/0, box_get/0, ctl_req/2]).
 %% A BEAM gen_server for C processes to call.
@@ -30,7 +30,7 @@ all() ->
      silent_peer, spawn_request, concurrent, monitor_name, c_to_c, sigterm,
      c_monitor_node, c_monitor_nodes, c_reg_send, c_monitor_remote_name,
      c_call, c_call_nodedown, big_vs_signals, big_then_exit_same_receiver,
-     c_alias, embedded_epmd].
+     c_alias, embedded_epmd, max_message_size].
 
 init_per_suite(Config) ->
     case is_alive() of
@@ -709,3 +709,25 @@ box_get() ->
 ctl_req(Node, Req) ->
     {ctl, Node} ! list_to_tuple([self() | tuple_to_list(Req)]),
     receive {ctl, R} -> R after ?T -> timeout end.
+
+%% --max-message-size 1000: a message of 5000 bytes (one frame) and one of
+%% 200000 (fragments) are dropped, each with a log line naming the peer,
+%% the sender and the size; the connection stays (no nodedown) and smaller
+%% messages go on.
+max_message_size(_Config) ->
+    {H, Node} = start_node(["--max-message-size", "1000"]),
+    Echo = echo_pid(Node),
+    true = monitor_node(Node, true),
+    [begin
+         Echo ! {self(), binary:copy(<<1>>, Size)},
+         {ok, Line} = otpc_test_lib:wait_line(H, "dropped a message of", ?T),
+         {match, [Bytes]} = re:run(Line, "of ([0-9]+) bytes", [{capture, all_but_first, list}]),
+         true = list_to_integer(Bytes) > Size,
+         {match, _} = re:run(Line, "^" ++ atom_to_list(node()) ++ ": "),
+         {match, _} = re:run(Line, "from sender <[^>]+>"),
+         {match, _} = re:run(Line, "maximum message size of 1000 bytes")
+     end || Size <- [5000, 200000]],
+    Echo = echo_pid(Node),
+    receive {nodedown, Node} -> ct:fail(connection_closed) after 0 -> ok end,
+    monitor_node(Node, false),
+    stopped(H).

@@ -21,6 +21,8 @@ struct otpc__dist_seq {
   uint8_t *buf;  /* control term, then the payload so far */
   size_t len, cap;
   size_t ctl_len;
+  bool dropping; /* over max_msg: only the control term is kept */
+  size_t total;  /* dropping: the bytes seen so far */
 };
 
 otpc__dist_mode_t otpc__dist_mode(uint64_t flags) {
@@ -124,6 +126,28 @@ static otpc__dist_seq_t *find_seq(otpc__dist_in_t *in, uint64_t seq) {
 /* Appends a fragment's bytes to its sequence, within the limits. */
 static int seq_append(otpc__dist_in_t *in, otpc__dist_seq_t *s,
                       const uint8_t *p, size_t n, otpc_err_t *err) {
+  if (s->dropping) {
+    s->total += n;
+    return 0;
+  }
+  if (n > in->max_msg - s->len && in->drop_over) {
+    /* Keep the control term (to say whose message it was), forget the
+     * payload so far, count the rest. `pending` counts every s->len. */
+    if (s->len == 0) { /* the first fragment: its control term */
+      s->buf = malloc(s->ctl_len);
+      if (s->buf == NULL)
+        return otpc__err(err, OTPC_ENOMEM, 0, "out of memory");
+      memcpy(s->buf, p, s->ctl_len);
+      s->cap = s->ctl_len;
+      in->pending += s->ctl_len;
+    } else {
+      in->pending -= s->len - s->ctl_len;
+    }
+    s->dropping = true;
+    s->total = s->len + n;
+    s->len = s->ctl_len;
+    return 0;
+  }
   if (n > in->max_msg - s->len)
     return otpc__err(err, OTPC_ELIMIT, 0,
                      "fragmented message %#llx grows past the maximum "
@@ -181,7 +205,11 @@ static int frag_start(otpc__dist_in_t *in, const uint8_t *f, size_t len,
   int rc = ctl_term(f + 19, len - 19, 19, &msg->ctl, &used, err);
   if (rc != 0)
     return rc;
-  if (len - 19 > in->max_msg)
+  if (len - 19 > in->max_msg && in->drop_over && frag == 1) {
+    msg->size = len - 19;
+    return OTPC__DIST_DROPPED;
+  }
+  if (len - 19 > in->max_msg && !in->drop_over)
     return otpc__err(err, OTPC_ELIMIT, 0,
                      "message of %zu bytes, over the maximum of %zu", len - 19,
                      in->max_msg);
@@ -238,10 +266,17 @@ static int frag_cont(otpc__dist_in_t *in, const uint8_t *f, size_t len,
   /* Complete: the caller gets the buffer; the views point into it. */
   uint8_t *buf = s->buf;
   size_t blen = s->len, clen = s->ctl_len;
+  bool dropped = s->dropping;
+  msg->size = s->total;
   s->buf = NULL;
   seq_drop(in, s);
   msg->ctl.p = buf;
   msg->ctl.len = clen;
+  if (dropped) {
+    msg->owned = buf;
+    msg->owned_len = blen;
+    return OTPC__DIST_DROPPED;
+  }
   rc = payload(buf + clen, blen - clen, 0, &msg->payload, err);
   if (rc != 0) {
     free(buf);
@@ -275,7 +310,7 @@ int otpc__dist_in_frame(otpc__dist_in_t *in, const uint8_t *frame, size_t len,
                        "distribution header with %u atom cache refs, but "
                        "DIST_HDR_ATOM_CACHE was not negotiated",
                        frame[2]);
-    if (len - 3 > in->max_msg)
+    if (len - 3 > in->max_msg && !in->drop_over)
       return otpc__err(err, OTPC_ELIMIT, 0,
                        "message of %zu bytes, over the maximum of %zu", len - 3,
                        in->max_msg);
@@ -283,6 +318,10 @@ int otpc__dist_in_frame(otpc__dist_in_t *in, const uint8_t *frame, size_t len,
     int rc = ctl_term(frame + 3, len - 3, 3, &msg->ctl, &used, err);
     if (rc != 0)
       return rc;
+    if (len - 3 > in->max_msg) {
+      msg->size = len - 3;
+      return OTPC__DIST_DROPPED;
+    }
     rc =
         payload(frame + 3 + used, len - 3 - used, 3 + used, &msg->payload, err);
     return rc != 0 ? rc : OTPC__DIST_MSG;

@@ -46,6 +46,7 @@ typedef struct otpc__dist_msg {
   otpc_term_t payload;
   uint8_t *owned;
   size_t owned_len;
+  size_t size; /* OTPC__DIST_DROPPED: the message's bytes (ctl + payload) */
 } otpc__dist_msg_t;
 
 typedef struct otpc__dist_seq otpc__dist_seq_t;
@@ -55,7 +56,11 @@ typedef struct otpc__dist_in {
   size_t max_msg;     /* largest message (ctl + payload bytes) */
   size_t max_pending; /* bytes held by all unfinished sequences */
   size_t max_seqs;    /* unfinished sequences at once */
-  size_t pending;     /* bytes held now */
+  /* A message over max_msg is skipped and reported as OTPC__DIST_DROPPED
+   * (its control term kept, the payload read past) instead of being an
+   * error: the framing stays intact, so the connection can go on. */
+  bool drop_over;
+  size_t pending; /* bytes held now */
   otpc__dist_seq_t *seqs;
   size_t nseqs, capseqs;
 } otpc__dist_in_t;
@@ -67,9 +72,12 @@ int otpc__dist_in_init(otpc__dist_in_t *in, otpc__dist_mode_t mode,
 void otpc__dist_in_free(otpc__dist_in_t *in);
 
 enum {
-  OTPC__DIST_TICK = 0,   /* an empty frame */
-  OTPC__DIST_MSG = 1,    /* *msg holds a complete message */
-  OTPC__DIST_PARTIAL = 2 /* a fragment was stored; nothing to deliver */
+  OTPC__DIST_TICK = 0,    /* an empty frame */
+  OTPC__DIST_MSG = 1,     /* *msg holds a complete message */
+  OTPC__DIST_PARTIAL = 2, /* a fragment was stored; nothing to deliver */
+  /* drop_over: a message over max_msg ended; msg->ctl is its control term
+   * (payload.p NULL), msg->size its size, owned as for MSG. */
+  OTPC__DIST_DROPPED = 3
 };
 
 /* Takes one frame body (without its 4-byte length). Returns TICK, MSG or

@@ -1024,12 +1024,36 @@ static void on_ctl(conn_t *c, const otpc__dctl_t *d) {
   }
 }
 
+/* A message over the maximum size was read past: who sent it, how big.
+ * The connection stays: its framing is intact, and closing it would break
+ * every link and monitor over it for one message. */
+static void log_dropped(conn_t *c, const otpc__dist_msg_t *m) {
+  char sender[128] = "unknown", ctl[256] = "";
+  otpc_term_t from;
+  /* Element 2 is the sender of the sends that name one (SEND_SENDER,
+   * REG_SEND, ALIAS_SEND and their _TT forms). */
+  if (otpc_term_match(m->ctl, NULL, "{_, ~t, _}", &from) == 0 ||
+      otpc_term_match(m->ctl, NULL, "{_, ~t, _, _}", &from) == 0 ||
+      otpc_term_match(m->ctl, NULL, "{_, ~t, _, _, _}", &from) == 0)
+    otpc_term_snprint(sender, sizeof sender, from);
+  otpc_term_snprint(ctl, sizeof ctl, m->ctl);
+  logf_(c->node,
+        "%s: dropped a message of %zu bytes from sender %s, over the maximum "
+        "message size of %zu bytes (control message %s)",
+        c->who, m->size, sender, c->node->max_msg, ctl);
+}
+
 static void on_frame(conn_t *c, const uint8_t *f, size_t len) {
   otpc__dist_msg_t m;
   otpc_err_t err;
   int rc = otpc__dist_in_frame(&c->in, f, len, &m, &err);
   if (rc < 0) {
     conn_close(c, "down %s: bad frame: %s", err.msg);
+    return;
+  }
+  if (rc == OTPC__DIST_DROPPED) {
+    log_dropped(c, &m);
+    free(m.owned);
     return;
   }
   if (rc != OTPC__DIST_MSG)
@@ -1121,8 +1145,12 @@ static void on_up(conn_t *c) {
   peer_t *p = c->peer;
   c->state = C_UP;
   c->mode = otpc__dist_mode(c->hs.flags);
-  otpc_framer_init(&c->fr, 4, MAX_FRAME);
-  otpc__dist_in_init(&c->in, c->mode, 0);
+  /* Frames up to MAX_FRAME are read even under a smaller maximum message
+   * size, so that an oversized message is dropped, not the connection. */
+  otpc_framer_init(
+      &c->fr, 4, n->max_msg + 4096 > MAX_FRAME ? n->max_msg + 4096 : MAX_FRAME);
+  otpc__dist_in_init(&c->in, c->mode, n->max_msg);
+  c->in.drop_over = true;
   c->last_in = c->last_out = now_ms(n);
   if (p->c != NULL && p->c != c)
     conn_close(p->c, "down %s: %s", "replaced by a new connection");
@@ -1474,6 +1502,7 @@ int otpc_node_start(const otpc_node_opts_t *opts, otpc_node_t **out,
   n->o = *opts;
   n->epmd_fd = -1;
   n->ticktime = opts->ticktime ? opts->ticktime : 60;
+  n->max_msg = opts->max_message_size ? opts->max_message_size : 64u << 20;
   if (n->o.epmd_port == 0) {
     const char *e = getenv("ERL_EPMD_PORT");
     long v = e ? strtol(e, NULL, 10) : 0;

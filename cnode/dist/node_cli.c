@@ -33,7 +33,8 @@ int otpc__node_parse_args(int argc, char *const *argv, otpc__node_cli_t *out,
     }
     if (strcmp(a, "--sname") != 0 && strcmp(a, "--name") != 0 &&
         strcmp(a, "--cookie") != 0 && strcmp(a, "--ticktime") != 0 &&
-        strcmp(a, "--epmd-port") != 0 && strcmp(a, "--state-dir") != 0)
+        strcmp(a, "--epmd-port") != 0 && strcmp(a, "--state-dir") != 0 &&
+        strcmp(a, "--max-message-size") != 0)
       return fail(why, why_cap, "unknown option", a);
     if (i + 1 >= argc)
       return fail(why, why_cap, "missing value for", a);
@@ -49,6 +50,10 @@ int otpc__node_parse_args(int argc, char *const *argv, otpc__node_cli_t *out,
       if (*v == 0)
         return fail(why, why_cap, "empty --state-dir", NULL);
       out->state_dir = v;
+    } else if (strcmp(a, "--max-message-size") == 0) {
+      if (number(v, 1, 1L << 40, &num) != 0)
+        return fail(why, why_cap, "bad --max-message-size (1..2^40 bytes)", v);
+      out->max_message_size = (size_t)num;
     } else if (strcmp(a, "--ticktime") == 0) {
       if (number(v, 1, 3600, &num) != 0)
         return fail(why, why_cap, "bad --ticktime (1..3600)", v);

@@ -12,7 +12,7 @@
 #define OTPC__NODE_USAGE                                                       \
   "usage: otpc-node --sname NAME | --name NAME@HOST [--cookie C] [--hidden]\n" \
   "                 [--ticktime SECONDS] [--epmd-port PORT]\n"                 \
-  "                 [--state-dir DIR]\n"
+  "                 [--state-dir DIR] [--max-message-size BYTES]\n"
 
 typedef struct otpc__node_cli {
   char name[OTPC__HS_MAX_NAME + 1]; /* alive@host */
@@ -20,7 +20,8 @@ typedef struct otpc__node_cli {
   bool hidden;
   unsigned ticktime; /* 0: the default */
   uint16_t epmd_port;
-  const char *state_dir; /* the counter's state; NULL: the current dir */
+  const char *state_dir;   /* the counter's state; NULL: the current dir */
+  size_t max_message_size; /* 0: the node's default */
 } otpc__node_cli_t;
 
 /* 0, or -1 with why[] saying what is wrong. --sname takes the host part

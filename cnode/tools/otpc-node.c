@@ -262,6 +262,7 @@ int main(int argc, char **argv) {
                         .hidden = cli.hidden,
                         .ticktime = cli.ticktime,
                         .epmd_port = cli.epmd_port,
+                        .max_message_size = cli.max_message_size,
                         .log = log_line};
   otpc_node_t *n;
   otpc_err_t err = {0};

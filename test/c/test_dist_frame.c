@@ -237,6 +237,59 @@ static void test_header_errors(void **state) {
   otpc__dist_in_free(&in);
 }
 
+/* drop_over: messages over the maximum, fragmented or not, are read past
+ * and reported with their control term and size; others go on. */
+static void test_drop_over(void **state) {
+  (void)state;
+  otpc__dist_in_t in;
+  assert_int_equal(otpc__dist_in_init(&in, OTPC__DIST_HDR_FRAG, 200), 0);
+  in.drop_over = true;
+  otpc__dist_msg_t m;
+  otpc_err_t err;
+  size_t plen;
+  uint8_t *pay = big_payload(&plen);
+  uint8_t *f[3];
+  size_t fl[3];
+  for (int i = 0; i < 3; i++)
+    f[i] = beam_frag(i, pay, &fl[i]);
+  otpc_term_t ctl = {beam_sendsender_frag1_head + 19,
+                     sizeof beam_sendsender_frag1_head - 19};
+  assert_int_equal(otpc__dist_in_frame(&in, f[0], fl[0], &m, &err),
+                   OTPC__DIST_PARTIAL);
+  assert_int_equal(
+      otpc__dist_in_frame(&in, beam_link, sizeof beam_link, &m, &err),
+      OTPC__DIST_MSG);
+  assert_int_equal(otpc__dist_in_frame(&in, f[1], fl[1], &m, &err),
+                   OTPC__DIST_PARTIAL);
+  assert_int_equal(in.pending, ctl.len);
+  assert_int_equal(otpc__dist_in_frame(&in, f[2], fl[2], &m, &err),
+                   OTPC__DIST_DROPPED);
+  assert_int_equal(m.size, ctl.len + plen);
+  assert_int_equal(m.ctl.len, ctl.len);
+  assert_memory_equal(m.ctl.p, ctl.p, ctl.len);
+  assert_null(m.payload.p);
+  assert_int_equal(in.nseqs, 0);
+  assert_int_equal(in.pending, 0);
+  free(m.owned);
+  /* One frame over the maximum: 131,68,0, the control term, 300 bytes. */
+  otpc_buf_t one = {0};
+  otpc_buf_append(&one, "\x83\x44\x00", 3);
+  otpc_buf_append(&one, ctl.p, ctl.len);
+  otpc_buf_append(&one, pay, 300);
+  assert_int_equal(otpc__dist_in_frame(&in, one.data, one.len, &m, &err),
+                   OTPC__DIST_DROPPED);
+  assert_int_equal(m.size, ctl.len + 300);
+  assert_null(m.owned);
+  assert_int_equal(
+      otpc__dist_in_frame(&in, beam_link, sizeof beam_link, &m, &err),
+      OTPC__DIST_MSG);
+  otpc_buf_free(&one);
+  for (int i = 0; i < 3; i++)
+    free(f[i]);
+  free(pay);
+  otpc__dist_in_free(&in);
+}
+
 /* Our own fragments: interleaved sequences, the limits, the wrong orders. */
 static void test_fragment_rules(void **state) {
   (void)state;
@@ -345,6 +398,7 @@ int main(void) {
       cmocka_unit_test(test_mode),
       cmocka_unit_test(test_beam_header_messages),
       cmocka_unit_test(test_beam_fragments),
+      cmocka_unit_test(test_drop_over),
       cmocka_unit_test(test_pass_through),
       cmocka_unit_test(test_header_errors),
       cmocka_unit_test(test_fragment_rules),

@@ -1,6 +1,7 @@
 /* libFuzzer target: a stream of frame bodies through the incoming header
  * and fragment reassembly. Byte 0 picks the mode; then each frame is a
- * 2-byte length and its bytes. Small limits make the bounds reachable. */
+ * 2-byte length and its bytes. Small limits make the bounds reachable;
+ * byte 0's bit 7 turns on drop_over (oversized messages skipped). */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -18,6 +19,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     return 0;
   in.max_seqs = 4;
   in.max_pending = 4096;
+  in.drop_over = (data[-1] & 0x80) != 0;
   volatile uint8_t sink = 0;
   while (size >= 2) {
     size_t len = (size_t)data[0] << 8 | data[1];
@@ -32,7 +34,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     otpc__dist_msg_t m;
     otpc_err_t err;
     int rc = otpc__dist_in_frame(&in, frame, len, &m, &err);
-    if (rc == 1) {
+    if (rc == OTPC__DIST_MSG || rc == OTPC__DIST_DROPPED) {
       for (size_t i = 0; i < m.ctl.len; i++)
         sink ^= m.ctl.p[i];
       for (size_t i = 0; i < m.payload.len; i++)
