@@ -161,8 +161,8 @@ static int gate_job(otpc_nif_call_t *c) {
   return 0;
 }
 
-/* The same sum without yielding: the control that shows the long_schedule
- * monitor does catch a NIF that holds its scheduler. */
+/* A sum without yielding: the control that shows a NIF holding its
+ * scheduler is caught; also the pool's job_sum. */
 static int block_sum(otpc_nif_call_t *c) {
   uint64_t s = 0;
   for (size_t k = 0; k < c->args[0].bin.size; k++)
@@ -183,14 +183,6 @@ static int wait_cancel(otpc_nif_call_t *c) {
     sleep_ms(1);
   if (otpc_nif_cancelled(c))
     send_from_thread(&c->args[0].pid, "cancelled", 0);
-  return 0;
-}
-
-static int job_sum(otpc_nif_call_t *c) {
-  uint64_t s = 0;
-  for (size_t k = 0; k < c->args[0].bin.size; k++)
-    s += c->args[0].bin.data[k];
-  c->ret.u = s;
   return 0;
 }
 
@@ -251,7 +243,7 @@ static const otpc_nif_module_t module = {.restypes = restypes,
   X(gate_job, 2, "pid, int", "int", OTPC_NIF_POOL, gate_job)                   \
   X(fail_job, 1, "term", "term", OTPC_NIF_POOL, fail_job)                      \
   X(wait_cancel, 1, "pid", "", OTPC_NIF_POOL, wait_cancel)                     \
-  X(job_sum, 1, "iolist", "uint", OTPC_NIF_POOL, job_sum)
+  X(job_sum, 1, "iolist", "uint", OTPC_NIF_POOL, block_sum)
 
 static int flatten_second(otpc_nif_call_t *c) {
   c->ret.term = c->args[1].term;
