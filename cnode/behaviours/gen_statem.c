@@ -757,9 +757,27 @@ static void run_event(otpc_sm_t *sm, ev_t *e) {
 }
 
 /* loop_done: the queue first, then the zero timeouts, then the mailbox. */
+static void drain(otpc_sm_t *sm);
+
+static void drain_step(otpc_proc_t *self, void *state, void *ctx) {
+  (void)self;
+  (void)ctx;
+  drain(state);
+}
+
+/* Inserted events and zero timeouts come before the mailbox, so a machine
+ * may go on without reading a message (as on OTP, where reductions
+ * preempt it). After this many, it yields: other processes run and exit
+ * signals reach it, and the queue goes on before the next message. */
+#define DRAIN_BUDGET 64
+
 static void drain(otpc_sm_t *sm) {
-  for (;;) {
+  for (int n = 0;; n++) {
     ev_t e;
+    if (n == DRAIN_BUDGET && (sm->q.len > 0 || sm->ntm > 0)) {
+      if (otpc_yield(sm->self, drain_step, NULL) == 0)
+        return;
+    }
     if (evq_pop(&sm->q, &e)) {
       run_event(sm, &e);
       continue;
