@@ -412,6 +412,30 @@ static void test_parent_exit(void **state) {
   tu_expect_empty(f->me);
 }
 
+/* A machine that never reads its mailbox (a postponed event retried by
+ * state changes a zero timeout keeps making: OTP loops the same) still
+ * yields, so other processes run and a kill reaches it. */
+static void test_livelock_yields(void **state) {
+  fx_t *f = *state;
+  otpc_buf_t b, c;
+  /* Its traces go to a dead pid: they would flood us. */
+  m_arg_t a = {dead_pid(f), tu_term(&b, "[]")};
+  otpc_gs_result_t r;
+  assert_int_equal(
+      otpc_gen_statem_start_blocking(f->me, &m_plain, &a, NULL, &r), 0);
+  otpc_buf_free(&b);
+  assert_int_equal(r.status, OTPC_GS_OK);
+  otpc_ref_t mref = mon(f, r.pid);
+  cast(f, r.pid, "[{next, b}, postpone, {timeout, 0, [{next, a}]}]");
+  /* Another process still gets its turn on the schedulers. */
+  otpc_pid_t other = start(f, &m_plain, "[{send, other_ran}]");
+  tu_expect(f->me, "other_ran");
+  stop(f, other, "a");
+  assert_int_equal(otpc_exit_signal(f->me, r.pid, tu_term(&c, "kill")), 0);
+  otpc_buf_free(&c);
+  expect_down(f, mref, "killed");
+}
+
 int main(void) {
 #define T(n) cmocka_unit_test_setup_teardown(n, setup, teardown)
   const struct CMUnitTest tests[] = {
@@ -421,7 +445,7 @@ int main(void) {
       T(test_event_timeout),         T(test_state_timeout),
       T(test_generic_timeouts),      T(test_stop_and_reply),
       T(test_crash_and_bad_actions), T(test_state_functions),
-      T(test_parent_exit),
+      T(test_parent_exit),           T(test_livelock_yields),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
