@@ -33,6 +33,7 @@ typedef struct child {
   otpc_ref_t mref;   /* the shutdown monitor of a dynamic child */
   bool waiting;      /* a dynamic child being shut down */
   bool drop;         /* to be removed when the job ends */
+  uint64_t seq;      /* start order of a dynamic child (which_children) */
 } child_t;
 
 enum { STEP_START = 1, STEP_TERM };
@@ -70,6 +71,13 @@ typedef struct sup {
   child_t tmpl; /* simple_one_for_one's child spec */
   child_t *ch;  /* static: in start order; simple: dynamic, in start order */
   size_t n, cap;
+  /* Children by pid: open addressing over index + 1 (0: empty). Entries
+   * are hints, checked on lookup, so a child that moved or went leaves a
+   * stale entry instead of a deletion; stale ones go at the next rebuild.
+   * With 100,000 dynamic children an 'EXIT' or a DOWN costs a probe, not
+   * a scan. */
+  size_t *ht, ht_cap, ht_used;
+  uint64_t next_seq;
   size_t dyn_restarting;
   int64_t *restarts; /* monotonic seconds, newest first */
   size_t n_restarts, restarts_cap;
@@ -412,11 +420,58 @@ static child_t *find_id(sup_t *s, otpc_atom_t id, size_t *idx) {
   return NULL;
 }
 
+static size_t pid_hash(otpc_pid_t p) {
+  uint64_t x = ((uint64_t)p.id << 32 | p.serial) ^
+               ((uint64_t)p.node << 20 ^ p.creation) * 0x9e3779b97f4a7c15u;
+  x ^= x >> 29;
+  x *= 0xbf58476d1ce4e5b9u;
+  return (size_t)(x ^ (x >> 32));
+}
+
+static void ht_put(sup_t *s, size_t idx) {
+  size_t m = s->ht_cap - 1, h = pid_hash(s->ch[idx].pid) & m;
+  while (s->ht[h] != 0)
+    h = (h + 1) & m;
+  s->ht[h] = idx + 1;
+  s->ht_used++;
+}
+
+/* Rebuilds the table from the children that have a pid, with room. */
+static void ht_rebuild(sup_t *s) {
+  size_t cap = 16;
+  while (cap < 4 * s->n)
+    cap *= 2;
+  if (cap != s->ht_cap) {
+    size_t *n = realloc(s->ht, cap * sizeof *n);
+    if (n == NULL)
+      otpc_exitf(s->self, "enomem");
+    s->ht = n;
+    s->ht_cap = cap;
+  }
+  memset(s->ht, 0, s->ht_cap * sizeof *s->ht);
+  s->ht_used = 0;
+  for (size_t i = 0; i < s->n; i++)
+    if (s->ch[i].had_pid && !s->ch[i].drop)
+      ht_put(s, i);
+}
+
+/* Child idx has a (new) pid. */
+static void ht_add(sup_t *s, size_t idx) {
+  if (2 * (s->ht_used + 1) > s->ht_cap)
+    ht_rebuild(s); /* includes idx */
+  else
+    ht_put(s, idx);
+}
+
 static child_t *find_pid(sup_t *s, otpc_pid_t pid, int st, size_t *idx) {
-  for (size_t i = 0; i < s->n; i++) {
+  if (s->ht_cap == 0)
+    return NULL;
+  size_t m = s->ht_cap - 1;
+  for (size_t h = pid_hash(pid) & m; s->ht[h] != 0; h = (h + 1) & m) {
+    size_t i = s->ht[h] - 1;
     child_t *c = &s->ch[i];
-    if (c->st == st && !c->drop && pid_eq(c->pid, pid) &&
-        (st == CH_RUNNING || c->had_pid)) {
+    if (i < s->n && c->st == st && !c->drop && c->had_pid &&
+        pid_eq(c->pid, pid)) {
       if (idx != NULL)
         *idx = i;
       return c;
@@ -425,12 +480,32 @@ static child_t *find_pid(sup_t *s, otpc_pid_t pid, int st, size_t *idx) {
   return NULL;
 }
 
-/* Removes the children marked `drop`, keeping the order. */
+/* Removes the children marked `drop`: static ones keep their order (a
+ * few, and their order is the strategies'), dynamic ones are swapped with
+ * the last (their order is their seq). */
 static void compact(sup_t *s) {
+  size_t dropped = 0;
+  if (s->simple) {
+    for (size_t i = 0; i < s->n;) {
+      if (!s->ch[i].drop) {
+        i++;
+        continue;
+      }
+      child_free(&s->ch[i]);
+      dropped++;
+      if (i != --s->n) {
+        s->ch[i] = s->ch[s->n];
+        if (s->ch[i].had_pid)
+          ht_add(s, i);
+      }
+    }
+    return;
+  }
   size_t j = 0;
   for (size_t i = 0; i < s->n; i++) {
     if (s->ch[i].drop) {
       child_free(&s->ch[i]);
+      dropped++;
       continue;
     }
     if (i != j)
@@ -438,6 +513,8 @@ static void compact(sup_t *s) {
     j++;
   }
   s->n = j;
+  if (dropped > 0)
+    ht_rebuild(s);
 }
 
 /* OTP's del_child: a dynamic or temporary child goes, a static one keeps
@@ -587,6 +664,7 @@ static void start_settled(sup_t *s) {
     c->st = CH_RUNNING;
     c->pid = st->pid;
     c->had_pid = true;
+    ht_add(s, sp->idx);
     /* A child from a generic start may not be linked yet (a pid from a
      * factory on another node): link now; a dead one gives noproc. */
     otpc_link(s->self, st->pid);
@@ -709,15 +787,21 @@ static void begin_shutdown(sup_t *s, size_t idx) {
 /* simple_one_for_one's terminate_dynamic_children: every child gets its
  * exit signal at once, then the DOWNs are collected; at the deadline the
  * rest are killed. */
+/* The dynamic child being shut down whose DOWN this is, by the pid in
+ * it; SIZE_MAX if none. */
+static size_t dyn_down_child(sup_t *s, otpc_term_t t) {
+  otpc_pid_t pid;
+  size_t idx;
+  if (otpc_term_match(t, NULL, "{'DOWN', _, process, ~p, _}", &pid) != 0)
+    return SIZE_MAX;
+  child_t *c = find_pid(s, pid, CH_RUNNING, &idx);
+  if (c == NULL || !c->waiting || !otpc_match_ref(t, &c->mref))
+    return SIZE_MAX;
+  return idx;
+}
+
 static bool match_dyn_down(otpc_term_t t, const void *arg) {
-  sup_t *s = *(sup_t *const *)arg;
-  otpc_ref_t r;
-  if (otpc_term_match(t, NULL, "{'DOWN', ~r, process, _, _}", &r) != 0)
-    return false;
-  for (size_t i = 0; i < s->n; i++)
-    if (s->ch[i].waiting && otpc_match_ref(t, &s->ch[i].mref))
-      return true;
-  return false;
+  return dyn_down_child(*(sup_t *const *)arg, t) != SIZE_MAX;
 }
 
 static void wait_dyn(sup_t *s);
@@ -750,18 +834,16 @@ static void on_dyn_down(otpc_proc_t *self, void *state, otpc_msg_t *msg,
     return;
   }
   otpc_term_t t = otpc_msg_term(msg), r;
-  for (size_t i = 0; i < s->n; i++) {
-    if (!s->ch[i].waiting || !otpc_match_ref(t, &s->ch[i].mref))
-      continue;
-    s->dyn_cur = i;
-    if (otpc_term_match(t, NULL, "{'DOWN', _, _, _, ~t}", &r) != 0 ||
-        set_buf(&s->sd_reason, r) != 0)
-      buildf(&s->sd_reason, "undefined");
-    otpc_unlink(self, s->ch[i].pid);
-    otpc_receive(self, otpc_match_exit_from, &s->ch[i].pid, sizeof s->ch[i].pid,
-                 0, on_dyn_flush, NULL);
-    return;
-  }
+  size_t i = dyn_down_child(s, t);
+  if (i == SIZE_MAX)
+    return; /* cannot be: the matcher took it */
+  s->dyn_cur = i;
+  if (otpc_term_match(t, NULL, "{'DOWN', _, _, _, ~t}", &r) != 0 ||
+      set_buf(&s->sd_reason, r) != 0)
+    buildf(&s->sd_reason, "undefined");
+  otpc_unlink(self, s->ch[i].pid);
+  otpc_receive(self, otpc_match_exit_from, &s->ch[i].pid, sizeof s->ch[i].pid,
+               0, on_dyn_flush, NULL);
 }
 
 static void wait_dyn(sup_t *s) {
@@ -1143,6 +1225,7 @@ static void call_start_dynamic(sup_t *s, otpc_term_t extra) {
   *c = s->tmpl;
   c->strs = NULL;
   c->extra = NULL;
+  c->seq = s->next_seq++;
   if (otpc_msg_from_term(extra, &c->extra) != 0) {
     replyf(s, &s->from, "{error, enomem}");
     return;
@@ -1155,6 +1238,16 @@ static bool pid_alive(sup_t *s, otpc_pid_t pid) {
     return true; /* a remote pid: assume it lives, as a link would tell */
   otpc_proc_info_t info;
   return otpc_proc_info(otpc_proc_rt(s->self), pid, &info) == 0;
+}
+
+typedef struct order {
+  uint64_t seq;
+  size_t idx;
+} order_t;
+
+static int by_seq(const void *a, const void *b) {
+  uint64_t x = ((const order_t *)a)->seq, y = ((const order_t *)b)->seq;
+  return x < y ? -1 : x > y;
 }
 
 static void which_children(sup_t *s) {
@@ -1171,11 +1264,23 @@ static void which_children(sup_t *s) {
     return;
   }
   otpc_buf_append(&b, head, sizeof head);
+  /* OTP keeps static children newest first (its termination order) and
+   * lists them so; dynamic ones come in start order here (OTP: the order
+   * of its pid map's keys), which their seq keeps across swaps. */
+  order_t *ord = NULL;
+  if (s->simple) {
+    ord = malloc(s->n * sizeof *ord);
+    if (ord == NULL) {
+      otpc_buf_free(&b);
+      replyf(s, &s->from, "{error, enomem}");
+      return;
+    }
+    for (size_t k = 0; k < s->n; k++)
+      ord[k] = (order_t){s->ch[k].seq, k};
+    qsort(ord, s->n, sizeof *ord, by_seq);
+  }
   for (size_t k = 0; k < s->n; k++) {
-    /* OTP keeps static children newest first (its termination order) and
-     * lists them so; dynamic ones come in start order here (OTP: the
-     * order of its pid map's keys). */
-    const child_t *c = &s->ch[s->simple ? k : s->n - 1 - k];
+    const child_t *c = &s->ch[s->simple ? ord[k].idx : s->n - 1 - k];
     if (c->drop)
       continue;
     otpc_buf_t pid, mods;
@@ -1195,6 +1300,7 @@ static void which_children(sup_t *s) {
   }
   uint8_t nil = 106;
   otpc_buf_append(&b, &nil, 1);
+  free(ord);
   reply_term(s, &s->from, buf_term(&b));
   otpc_buf_free(&b);
 }
@@ -1486,6 +1592,7 @@ static void sup_terminate(otpc_proc_t *self, void *state, otpc_term_t reason) {
   for (size_t i = 0; i < s->n; i++)
     child_free(&s->ch[i]);
   free(s->ch);
+  free(s->ht);
   free(s->steps);
   free(s->restarts);
   start_free(s->cur);

@@ -633,6 +633,77 @@ static void test_simple_all_significant(void **state) {
   assert_string_equal(await_down(f, &mon, r, sizeof r), "shutdown");
 }
 
+/* Many dynamic children, some terminated: which_children keeps the start
+ * order of the others (dynamic children are stored out of order), pids are
+ * found again after the moves, and the stop reaches everyone left. */
+static void test_many_dynamic(void **state) {
+  fx_t *f = *state;
+  enum { N = 300 };
+  static wk_arg_t t = W("dyn", "trap");
+  static const otpc_child_spec_t ch[] = {
+      {.id = "tmpl", .gen_server = &dwk, .arg = &t, .restart = OTPC_TEMPORARY}};
+  static const otpc_sup_spec_t spec = SPEC(OTPC_SIMPLE_ONE_FOR_ONE, 1, 5, ch);
+  otpc_pid_t sup = start_sup(f, &spec);
+  static otpc_pid_t pids[N];
+  char buf[64], pat[64];
+  for (int i = 0; i < N; i++) {
+    snprintf(pat, sizeof pat, "{start_child, [%d]}", i);
+    call(f, sup, pat, buf, sizeof buf);
+    snprintf(pat, sizeof pat, "[%d]", i);
+    expect_started(f, pat, &pids[i]);
+  }
+  for (int i = 0; i < N; i += 3) {
+    otpc_buf_t b;
+    otpc_gs_result_t res;
+    otpc_buf_init(&b);
+    assert_int_equal(
+        otpc_term_build(&b, NULL, "{terminate_child, ~p}", &pids[i]), 0);
+    assert_int_equal(otpc_gen_server_call_blocking(
+                         f->me, sup, (otpc_term_t){b.data, b.len}, 10000, &res),
+                     0);
+    otpc_buf_free(&b);
+    assert_string_equal(tu_str(res.term, buf, sizeof buf), "ok");
+    otpc_msg_unref(res.term);
+    tu_expect(f->me, "{terminated,dyn,shutdown}");
+  }
+  /* The expected reply, built as the supervisor builds it. */
+  otpc_buf_t want, got;
+  otpc_buf_init(&want);
+  otpc_buf_init(&got);
+  static const uint8_t nil = 106;
+  uint32_t live = N - (N + 2) / 3;
+  uint8_t head[5] = {108, (uint8_t)(live >> 24), (uint8_t)(live >> 16),
+                     (uint8_t)(live >> 8), (uint8_t)live};
+  otpc_buf_append(&want, head, sizeof head);
+  for (int i = 0; i < N; i++)
+    if (i % 3 != 0)
+      assert_int_equal(otpc_term_build(&want, NULL,
+                                       "{undefined, ~p, worker, [dwk]}",
+                                       &pids[i]),
+                       0);
+  otpc_buf_append(&want, &nil, 1);
+  otpc_gs_result_t res;
+  otpc_term_t wc = {(const uint8_t *)"\x77\x0ewhich_children", 16};
+  assert_int_equal(otpc_gen_server_call_blocking(f->me, sup, wc, 10000, &res),
+                   0);
+  assert_int_equal(res.status, OTPC_GS_OK);
+  assert_true(otpc_term_equal(otpc_msg_term(res.term),
+                              (otpc_term_t){want.data, want.len}));
+  otpc_msg_unref(res.term);
+  otpc_buf_free(&want);
+  otpc_buf_free(&got);
+  /* A crash of one that moved is seen (temporary: not restarted). */
+  crash(f, pids[N - 1], "dyn", "boom");
+  snprintf(pat, sizeof pat,
+           "[{specs,1},{active,%u},{supervisors,0},"
+           "{workers,%u}]",
+           live - 1, live - 1);
+  expect_call(f, sup, "count_children", pat);
+  stop_sup(f, sup);
+  for (uint32_t i = 0; i < live - 1; i++)
+    tu_expect(f->me, "{terminated,dyn,shutdown}");
+}
+
 static void test_ignore(void **state) {
   fx_t *f = *state;
   static wk_arg_t a = W("a", "ignore"), b = W("b", "ignore"), c = W("c", "ok");
@@ -1020,6 +1091,7 @@ int main(void) {
       T(test_dynamic_api),
       T(test_simple_one_for_one),
       T(test_simple_all_significant),
+      T(test_many_dynamic),
       T(test_ignore),
       T(test_failed_start),
       T(test_bad_specs),
