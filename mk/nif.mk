@@ -19,11 +19,21 @@ NIF_EXAMPLE := $(BUILD)/lib/otpc_nif_example.so
 NIF_PROBES := $(BUILD)/nif/v1/otpc_nif_probe.so $(BUILD)/nif/v2/otpc_nif_probe.so \
               $(BUILD)/nif/otp99/otpc_nif_probe.so
 
-PRIV_FILES += lib:$(NIF_EXAMPLE)
+# Libraries are written to a temporary name and renamed into place, also
+# in priv/ (not through PRIV_FILES, whose `cp -f` rewrites the file in
+# place): a running VM that has the old library mapped keeps its inode,
+# instead of dying of SIGBUS when the file under it is truncated.
+NIF_PRIV := priv/lib/otpc_nif_example.so
 
 .PHONY: nif
 c: nif
 nif: $(NIF_A) $(NIF_EXAMPLE) $(NIF_PROBES)
+ifneq ($(SANITIZE),1)
+nif: $(NIF_PRIV)
+$(NIF_PRIV): $(NIF_EXAMPLE)
+	@mkdir -p $(@D)
+	cp $< $@.tmp && mv -f $@.tmp $@
+endif
 
 $(BUILD)/nifobj/%.o: %.c
 	@mkdir -p $(@D)
@@ -36,18 +46,18 @@ $(NIF_A): $(NIF_OBJS)
 
 $(NIF_EXAMPLE): $(BUILD)/nifobj/nif/examples/otpc_nif_example.o $(NIF_A)
 	@mkdir -p $(@D)
-	$(CC) -shared -o $@ $^ -lm
+	$(CC) -shared -o $@.tmp $^ -lm && mv -f $@.tmp $@
 
-$(BUILD)/nif/v%/otpc_nif_probe.so: nif/test/otpc_nif_probe.c $(NIF_A)
+$(BUILD)/nif/v%/otpc_nif_probe.so: nif/test/otpc_nif_probe.c $(NIF_A) include/otpc/nif.h
 	@mkdir -p $(@D)
-	$(CC) $(CPPFLAGS) $(NIF_CFLAGS) -DPROBE_VERSION=$* -MMD -MP -shared \
-	  -o $@ $< $(NIF_A) -lm
+	$(CC) $(CPPFLAGS) $(NIF_CFLAGS) -DPROBE_VERSION=$* -shared \
+	  -o $@.tmp $< $(NIF_A) -lm && mv -f $@.tmp $@
 
-$(BUILD)/nif/otp99/otpc_nif_probe.so: nif/test/otpc_nif_probe.c $(NIF_A)
+$(BUILD)/nif/otp99/otpc_nif_probe.so: nif/test/otpc_nif_probe.c $(NIF_A) include/otpc/nif.h
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(NIF_CFLAGS) -UOTPC_NIF_OTP_RELEASE \
 	  -DOTPC_NIF_OTP_RELEASE=99 -DPROBE_VERSION=99 -DPROBE_FAKE_NIF_MINOR=99 \
-	  -shared -o $@ $< $(NIF_A) -lm
+	  -shared -o $@.tmp $< $(NIF_A) -lm && mv -f $@.tmp $@
 
 # The spec parser needs no VM: it is fuzzed on its own.
 $(BUILD)/fuzz/fuzz_nif_spec: $(BUILD)/fuzzobj/test/fuzz/fuzz_nif_spec.o \
