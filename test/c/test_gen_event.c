@@ -323,37 +323,48 @@ static void test_sup_exit(void **state) {
   tu_expect(f->me, "{b,terminate,stop}");
 }
 
+/* otpc_gen_event_notify's return for an event from a format. */
+static int notify(fx_t *f, otpc_pid_t m, const char *ev) {
+  otpc_buf_t b;
+  int rc = otpc_gen_event_notify(f->me, m, tu_term(&b, ev), NULL, NULL);
+  otpc_buf_free(&b);
+  return rc;
+}
+
+static void set_gate(bool open) {
+  pthread_mutex_lock(&gate_lock);
+  gate_open = open;
+  pthread_cond_broadcast(&gate_cond);
+  pthread_mutex_unlock(&gate_lock);
+}
+
+/* A bounded manager whose one handler is held inside a `gate` event (a
+ * counted notification, still queued until the gate opens). */
+static otpc_pid_t held_manager(fx_t *f, const otpc_ge_start_opts_t *o) {
+  char buf[128];
+  otpc_pid_t m = start_mgr(f, o);
+  add(f, f->me, m, &h_a, NULL, "a", "ok", false, buf);
+  tu_expect(f->me, "{a,init,ok}");
+  set_gate(false);
+  assert_int_equal(notify(f, m, "gate"), 0);
+  tu_expect(f->me, "{a,event,gate}"); /* the manager is held now */
+  return m;
+}
+
 /* Back-pressure: a full bound drops (counted) or makes the notifier wait;
  * sync_notify is never counted. */
 static void test_bounded_drop(void **state) {
   fx_t *f = *state;
-  char buf[128];
   otpc_ge_start_opts_t o = {false, NULL, 2, OTPC_GE_DROP};
-  otpc_pid_t m = start_mgr(f, &o);
-  add(f, f->me, m, &h_a, NULL, "a", "ok", false, buf);
-  tu_expect(f->me, "{a,init,ok}");
-  gate_open = false;
-  otpc_buf_t b;
-  assert_int_equal(
-      otpc_gen_event_notify(f->me, m, tu_term(&b, "gate"), NULL, NULL), 0);
-  otpc_buf_free(&b);
-  tu_expect(f->me, "{a,event,gate}"); /* the manager is held now */
-  assert_int_equal(
-      otpc_gen_event_notify(f->me, m, tu_term(&b, "e2"), NULL, NULL), 0);
-  otpc_buf_free(&b);
-  assert_int_equal(
-      otpc_gen_event_notify(f->me, m, tu_term(&b, "e3"), NULL, NULL),
-      OTPC_ELIMIT);
-  otpc_buf_free(&b);
+  otpc_pid_t m = held_manager(f, &o);
+  assert_int_equal(notify(f, m, "e2"), 0);
+  assert_int_equal(notify(f, m, "e3"), OTPC_ELIMIT);
   otpc_ge_stats_t st;
   assert_int_equal(otpc_gen_event_stats(m, &st), 0);
   assert_int_equal(st.queued, 2);
   assert_int_equal(st.dropped, 1);
   assert_int_equal(st.max_queue, 2);
-  pthread_mutex_lock(&gate_lock);
-  gate_open = true;
-  pthread_cond_broadcast(&gate_cond);
-  pthread_mutex_unlock(&gate_lock);
+  set_gate(true);
   sync_notify(f, m, "s");
   tu_expect(f->me, "{a,event,e2}");
   tu_expect(f->me, "{a,event,s}");
@@ -367,27 +378,13 @@ static void test_bounded_drop(void **state) {
 
 static void test_bounded_block(void **state) {
   fx_t *f = *state;
-  char buf[128];
   otpc_ge_start_opts_t o = {false, NULL, 1, OTPC_GE_BLOCK};
-  otpc_pid_t m = start_mgr(f, &o);
-  add(f, f->me, m, &h_a, NULL, "a", "ok", false, buf);
-  tu_expect(f->me, "{a,init,ok}");
-  gate_open = false;
-  otpc_buf_t b;
-  assert_int_equal(
-      otpc_gen_event_notify(f->me, m, tu_term(&b, "gate"), NULL, NULL), 0);
-  otpc_buf_free(&b);
-  tu_expect(f->me, "{a,event,gate}");
+  otpc_pid_t m = held_manager(f, &o);
   /* Full, and no continuation to wait with: refused, not dropped. */
-  assert_int_equal(
-      otpc_gen_event_notify(f->me, m, tu_term(&b, "e2"), NULL, NULL),
-      OTPC_ELIMIT);
-  otpc_buf_free(&b);
-  pthread_mutex_lock(&gate_lock);
-  gate_open = true;
-  pthread_cond_broadcast(&gate_cond);
-  pthread_mutex_unlock(&gate_lock);
+  assert_int_equal(notify(f, m, "e2"), OTPC_ELIMIT);
+  set_gate(true);
   /* Waits (as a sync_notify) if the gate event is still counted. */
+  otpc_buf_t b;
   assert_int_equal(otpc_gen_event_notify_blocking(f->me, m, tu_term(&b, "e3")),
                    0);
   otpc_buf_free(&b);
