@@ -16,9 +16,10 @@
          c_monitor_node/1, c_monitor_nodes/1, c_reg_send/1,
          c_monitor_remote_name/1, c_call/1, c_call_nodedown/1,
          big_vs_signals/1, big_then_exit_same_receiver/1, c_alias/1,
-         embedded_epmd/1, max_message_size/1]).
+         embedded_epmd/1, max_message_size/1, big_vs_ticks/1]).
 %% Run on peers.
--export([forward/1, serve/2, box/0, box_get/0, ctl_req/2]).
+-export([forward/1, serve/2, box/0, box_get/0, ctl_req/2, sink_start/1,
+         sink_next/0, sink_last/0]).
 %% A BEAM gen_server for C processes to call.
 -export([init/1, handle_call/3, handle_cast/2]).
 
@@ -30,7 +31,7 @@ all() ->
      silent_peer, spawn_request, concurrent, monitor_name, c_to_c, sigterm,
      c_monitor_node, c_monitor_nodes, c_reg_send, c_monitor_remote_name,
      c_call, c_call_nodedown, big_vs_signals, big_then_exit_same_receiver,
-     c_alias, embedded_epmd, max_message_size].
+     c_alias, embedded_epmd, max_message_size, big_vs_ticks].
 
 init_per_suite(Config) ->
     case is_alive() of
@@ -738,3 +739,76 @@ max_message_size(_Config) ->
     receive {nodedown, Node} -> ct:fail(connection_closed) after 0 -> ok end,
     monitor_node(Node, false),
     stopped(H).
+
+%% At net_ticktime 4 on both sides, 5 x 100 MB from the C node to a peer
+%% take several tick periods; the connection must live through them (the
+%% C node reads the peer's ticks while it writes, and the peer hears from
+%% us in time): the peer's monitor_node sees no nodedown.
+big_vs_ticks(_Config) ->
+    {H, Node} = start_node(["--ticktime", "4"]),
+    Cookie = atom_to_list(erlang:get_cookie()),
+    Dir = filename:dirname(code:which(?MODULE)),
+    PName = list_to_atom("cnt" ++ integer_to_list(erlang:unique_integer([positive]))),
+    %% standard_io: the peer, at another ticktime, must not tick with us.
+    {ok, P, _PNode} = peer:start(#{name => PName, connection => standard_io,
+                                   args => ["-setcookie", Cookie, "-pa", Dir,
+                                            "-kernel", "net_ticktime", "4"],
+                                   wait_boot => 30000}),
+    try
+        Sink = peer:call(P, ?MODULE, sink_start, [Node]),
+        Echo = echo_pid(Node),
+        Size = 100 * 1000 * 1000,
+        T0 = erlang:monotonic_time(millisecond),
+        [begin
+             {ctl, Node} ! {self(), big_exit, Sink, Size, Echo, normal},
+             {ok, Size} = peer:call(P, ?MODULE, sink_next, [], 120000)
+         end || _ <- lists:seq(1, 5)],
+        Ms = erlang:monotonic_time(millisecond) - T0,
+        ct:pal("5 x 100 MB to a peer at net_ticktime 4: ~b ms", [Ms]),
+        ok = peer:call(P, ?MODULE, sink_last, [], 120000)
+    after
+        catch peer:stop(P)
+    end,
+    stopped(H).
+
+%% On a peer: `sink', connected to and monitoring Node, reporting the size
+%% of each {big, Bin} and any nodedown to whoever asks with sink_next/0.
+sink_start(Node) ->
+    Me = self(),
+    Pid = spawn(fun() ->
+                        pong = net_adm:ping(Node),
+                        true = monitor_node(Node, true),
+                        Me ! {self(), ready},
+                        sink_loop()
+                end),
+    receive {Pid, ready} -> Pid after ?T -> error(sink_not_ready) end,
+    true = register(sink, Pid),
+    Pid.
+
+sink_loop() ->
+    receive
+        {next, From} ->
+            receive
+                {big, B} -> From ! {sink, {ok, byte_size(B)}};
+                {nodedown, N} -> From ! {sink, {nodedown, N}}
+            end,
+            sink_loop();
+        {last, From} ->
+            receive
+                {nodedown, N} -> From ! {sink, {nodedown, N}}
+            after 0 -> From ! {sink, ok}
+            end,
+            sink_loop()
+    end.
+
+%% The next big message's size, or the nodedown that came first.
+sink_next() ->
+    sink_ask(next).
+
+%% ok if no nodedown is queued.
+sink_last() ->
+    sink_ask(last).
+
+sink_ask(What) ->
+    sink ! {What, self()},
+    receive {sink, R} -> R after 120000 -> timeout end.
