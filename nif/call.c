@@ -647,6 +647,7 @@ static int decode(otpc_nif_call_t *c, const otpc_nif__spec_t *sp,
                ? 0
                : bad(b, sp, node, t, "(a number within the range of a double)");
   case OTPC_NIF__T_BOOL:
+    v->b = false;
     if (enif_is_identical(t, c->lib->a_true))
       v->b = true;
     else if (!enif_is_identical(t, c->lib->a_false))
