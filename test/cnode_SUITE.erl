@@ -682,7 +682,23 @@ embedded_epmd(_Config) ->
         %% The C node dials B, whose port it asks of its own epmd.
         true = peer:call(PB, ?MODULE, box, []),
         sent = peer:call(PA, ?MODULE, ctl_req, [Node, {reg_send, box, B, {via, epmd}}]),
-        {via, epmd} = peer:call(PB, ?MODULE, box_get, [])
+        {via, epmd} = peer:call(PB, ?MODULE, box_get, []),
+        %% A second C node on that port finds our epmd and registers with
+        %% it (a client like the BEAMs); its name goes when it stops.
+        Name2 = "cnode" ++ integer_to_list(erlang:unique_integer([positive])),
+        {ok, H2, <<"ready ", N2/binary>>} =
+            otpc_test_lib:start_program("otpc-node",
+                                        ["--sname", Name2, "--cookie", Cookie,
+                                         "--epmd-port", integer_to_list(Port)],
+                                        #{ready => "^ready "}),
+        Node2 = binary_to_atom(N2, utf8),
+        pong = peer:call(PA, net_adm, ping, [Node2]),
+        {ok, Names2} = peer:call(PA, net_adm, names, []),
+        true = lists:keymember(alive(Node2), 1, Names2),
+        stopped(H2),
+        {ok, Names3} = peer:call(PA, net_adm, names, []),
+        false = lists:keymember(alive(Node2), 1, Names3),
+        true = lists:keymember(alive(Node), 1, Names3)
     after
         catch peer:stop(PA),
         catch peer:stop(PB)
