@@ -86,6 +86,11 @@ typedef struct shared {
 static pthread_mutex_t tab_lock = PTHREAD_MUTEX_INITIALIZER;
 static shared_t **tab;
 static size_t ntab, captab;
+/* Managers with a bound: while there are none, notify skips the table.
+ * Relaxed: a notifier has a manager's pid only through a message sent
+ * after that manager's increment (its start's ack), and that message
+ * orders the increment before the notifier's load. */
+static _Atomic size_t nbounded;
 
 static bool pid_eq(otpc_pid_t a, otpc_pid_t b) {
   return a.node == b.node && a.id == b.id && a.serial == b.serial &&
@@ -112,8 +117,11 @@ static int tab_add(shared_t *s) {
       captab = cap;
     }
   }
-  if (rc == 0)
+  if (rc == 0) {
     tab[ntab++] = s;
+    if (s->max != 0)
+      atomic_fetch_add_explicit(&nbounded, 1, memory_order_relaxed);
+  }
   pthread_mutex_unlock(&tab_lock);
   return rc;
 }
@@ -123,6 +131,8 @@ static void tab_remove(shared_t *s) {
   for (size_t i = 0; i < ntab; i++)
     if (tab[i] == s) {
       tab[i] = tab[--ntab];
+      if (s->max != 0) /* relaxed: see nbounded */
+        atomic_fetch_sub_explicit(&nbounded, 1, memory_order_relaxed);
       break;
     }
   pthread_mutex_unlock(&tab_lock);
@@ -863,6 +873,8 @@ static int rpc(otpc_proc_t *self, otpc_pid_t mgr, int64_t timeout_ms,
  * (full; dropped counted when the policy is to drop). */
 static int reserve(otpc_pid_t mgr, bool *drop) {
   int rc = 1;
+  if (atomic_load_explicit(&nbounded, memory_order_relaxed) == 0)
+    return 1; /* relaxed: see nbounded */
   pthread_mutex_lock(&tab_lock);
   shared_t *s = tab_find_locked(mgr);
   if (s != NULL && s->max == 0) {
