@@ -1350,6 +1350,24 @@ static child_t *find_req(sup_t *s, otpc_term_t id, size_t *idx) {
   return NULL;
 }
 
+/* restart_child's and delete_child's child: one with pid undefined, or
+ * NULL after OTP's error reply (simple_one_for_one, not_found, restarting,
+ * running). */
+static child_t *stopped_child(sup_t *s, otpc_term_t id, size_t *idx) {
+  child_t *c = NULL;
+  if (s->simple)
+    replyf(s, &s->from, "{error, simple_one_for_one}");
+  else if ((c = find_req(s, id, idx)) == NULL)
+    replyf(s, &s->from, "{error, not_found}");
+  else if (c->st == CH_RESTARTING)
+    replyf(s, &s->from, "{error, restarting}");
+  else if (c->st == CH_RUNNING)
+    replyf(s, &s->from, "{error, running}");
+  else
+    return c;
+  return NULL;
+}
+
 static void handle_call(sup_t *s, otpc_term_t req) {
   otpc_term_t x;
   size_t idx;
@@ -1378,30 +1396,14 @@ static void handle_call(sup_t *s, otpc_term_t req) {
       replyf(s, &s->from, dead ? "ok" : "{error, not_found}");
     }
   } else if (otpc_term_match(req, NULL, "{restart_child, ~t}", &x) == 0) {
-    if (s->simple)
-      replyf(s, &s->from, "{error, simple_one_for_one}");
-    else if ((c = find_req(s, x, &idx)) == NULL)
-      replyf(s, &s->from, "{error, not_found}");
-    else if (c->st == CH_RESTARTING)
-      replyf(s, &s->from, "{error, restarting}");
-    else if (c->st == CH_RUNNING)
-      replyf(s, &s->from, "{error, running}");
-    else {
+    if ((c = stopped_child(s, x, &idx)) != NULL) {
       plan(s, J_CALL_START);
       s->call_is_restart = true;
       add_step(s, STEP_START, idx);
       run_job(s);
     }
   } else if (otpc_term_match(req, NULL, "{delete_child, ~t}", &x) == 0) {
-    if (s->simple)
-      replyf(s, &s->from, "{error, simple_one_for_one}");
-    else if ((c = find_req(s, x, &idx)) == NULL)
-      replyf(s, &s->from, "{error, not_found}");
-    else if (c->st == CH_RESTARTING)
-      replyf(s, &s->from, "{error, restarting}");
-    else if (c->st == CH_RUNNING)
-      replyf(s, &s->from, "{error, running}");
-    else {
+    if ((c = stopped_child(s, x, &idx)) != NULL) {
       c->drop = true;
       compact(s);
       replyf(s, &s->from, "ok");
