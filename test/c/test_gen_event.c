@@ -396,12 +396,62 @@ static void test_bounded_block(void **state) {
   tu_expect(f->me, "{a,terminate,stop}");
 }
 
+/* A C process notifying a full OTPC_GE_BLOCK manager: notify returns 1
+ * and its continuation runs once the handlers saw the event. */
+typedef struct notifier_arg {
+  otpc_pid_t ctl, mgr;
+} notifier_arg_t;
+
+static void on_unblocked(otpc_proc_t *self, void *state,
+                         const otpc_gs_result_t *res, void *ctx) {
+  const notifier_arg_t *a = state;
+  (void)ctx;
+  otpc_sendf(self, a->ctl, "{unblocked, ~i}", (int)res->status);
+}
+
+static void notifier_init(otpc_proc_t *self, void *state, void *arg) {
+  notifier_arg_t *a = state;
+  *a = *(const notifier_arg_t *)arg;
+  otpc_buf_t b;
+  int rc = otpc_gen_event_notify(self, a->mgr, tu_term(&b, "e2"), on_unblocked,
+                                 NULL);
+  otpc_buf_free(&b);
+  otpc_sendf(self, a->ctl, "{notify_rc, ~i}", rc);
+}
+
+static const otpc_proc_class_t notifier_class = {
+    "notifier", sizeof(notifier_arg_t), notifier_init, NULL, NULL};
+
+static void test_bounded_block_continuation(void **state) {
+  fx_t *f = *state;
+  otpc_ge_start_opts_t o = {false, NULL, 1, OTPC_GE_BLOCK};
+  otpc_pid_t m = held_manager(f, &o);
+  notifier_arg_t a = {f->mepid, m};
+  otpc_pid_t n;
+  assert_int_equal(otpc_rt_spawn(f->rt, &notifier_class, &a, NULL, &n), 0);
+  tu_expect(f->me, "{notify_rc,1}");
+  set_gate(true);
+  tu_expect(f->me, "{a,event,e2}");
+  tu_expect(f->me, "{unblocked,0}");
+  otpc_ge_stats_t st;
+  assert_int_equal(otpc_gen_event_stats(m, &st), 0);
+  assert_int_equal(st.dropped, 0);
+  stop_mgr(f, m);
+  tu_expect(f->me, "{a,terminate,stop}");
+}
+
 int main(void) {
 #define T(n) cmocka_unit_test_setup_teardown(n, setup, teardown)
   const struct CMUnitTest tests[] = {
-      T(test_add_notify_order),  T(test_init_failures), T(test_crash_removes),
-      T(test_delete_and_remove), T(test_swap),          T(test_sup_exit),
-      T(test_bounded_drop),      T(test_bounded_block),
+      T(test_add_notify_order),
+      T(test_init_failures),
+      T(test_crash_removes),
+      T(test_delete_and_remove),
+      T(test_swap),
+      T(test_sup_exit),
+      T(test_bounded_drop),
+      T(test_bounded_block),
+      T(test_bounded_block_continuation),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
