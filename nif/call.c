@@ -750,6 +750,30 @@ void otpc_nif__call_init(otpc_nif_call_t *c, otpc_nif__lib_t *lib,
   c->arena = arena;
 }
 
+/* The common top-level scalars, decoded inline: 1 when done, 0 to take the
+ * general path (which also builds the badarg of a bad argument). */
+static inline int decode_scalar(otpc_nif_call_t *c, const otpc_nif__node_t *n,
+                                ERL_NIF_TERM t, otpc_nif_val_t *v) {
+  ErlNifSInt64 i;
+  switch (n->type) {
+  case OTPC_NIF__T_INT:
+    if (!enif_get_int64(c->env, t, &i) || (n->has_lo && i < n->lo) ||
+        (n->has_hi && i > n->hi))
+      return 0;
+    v->i = i;
+    break;
+  case OTPC_NIF__T_BIN:
+    if (!enif_inspect_binary(c->env, t, &v->bin))
+      return 0;
+    break;
+  case OTPC_NIF__T_TERM: break;
+  default: return 0;
+  }
+  v->term = t;
+  v->kind = v->big = v->improper = 0;
+  return 1;
+}
+
 int otpc_nif__decode_args(otpc_nif_call_t *c) {
   const otpc_nif__fn_t *fn = c->fn;
   badarg_t b;
@@ -758,7 +782,9 @@ int otpc_nif__decode_args(otpc_nif_call_t *c) {
     return otpc_nif_fail(c, enif_make_tuple2(c->env, c->lib->a_otpc_nif,
                                              enif_make_atom(c->env, "enomem")));
   for (int i = 0; i < c->argc; i++)
-    if (decode(c, &fn->args, fn->arg_atoms, fn->arg_rt, fn->args.roots[i],
+    if (!decode_scalar(c, &fn->args.nodes[fn->args.roots[i]], c->argv[i],
+                       &c->args[i]) &&
+        decode(c, &fn->args, fn->arg_atoms, fn->arg_rt, fn->args.roots[i],
                c->argv[i], &c->args[i], &b) < 0)
       return otpc_nif_fail(c, badarg_term(c, (unsigned)i + 1, &b));
   return 0;
