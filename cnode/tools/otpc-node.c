@@ -33,8 +33,9 @@
  *   {From, alias_send, Alias, Term}     Alias ! Term, {ctl, sent}
  *   {From, big_exit, To, Bytes, Pid, Reason}    To ! {big, <<Bytes bytes>>}
  *                              then exit(Pid, Reason), nothing answered
- * and forwards every 'EXIT', 'DOWN', nodeup, nodedown and {aliased, _} it
- * gets as {ctl, Msg} to the last From. */
+ * and the pg commands listed in pg_ctl.c (the default scope `pg` runs from
+ * the start), and forwards every 'EXIT', 'DOWN', nodeup, nodedown and
+ * {aliased, _} it gets as {ctl, Msg} to the last From. */
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -45,12 +46,14 @@
 #include "otpc/gen_server.h"
 #include "otpc/msg.h"
 #include "otpc/node.h"
+#include "otpc/pg.h"
 #include "otpc/process.h"
 #include "otpc/term.h"
 
 #include "../dist/node.h"
 #include "../dist/node_cli.h"
 #include "node_counter.h"
+#include "pg_ctl.h"
 
 static void echo_handle(otpc_proc_t *self, void *state, otpc_msg_t *msg) {
   (void)state;
@@ -197,7 +200,7 @@ static void ctl_handle(otpc_proc_t *self, void *state, otpc_msg_t *msg) {
   otpc_pid_t from, pid;
   otpc_term_t a, t = otpc_msg_term(msg);
   otpc_ref_t ref;
-  if (ctl_more(self, c, t)) {
+  if (ctl_more(self, c, t) || otpc__pg_ctl(self, the_node, t)) {
   } else if (otpc_term_match(t, NULL, "{~p, send, ~p, ~t}", &from, &pid, &a) ==
              0) {
     c->report = from;
@@ -278,6 +281,13 @@ int main(int argc, char **argv) {
     return 1;
   }
   the_node = n;
+  otpc_atom_t pg_scope;
+  if (otpc_atom("pg", &pg_scope) != 0 ||
+      otpc_pg_start_scope(otpc_node_rt(n), n, pg_scope, NULL) != 0) {
+    fprintf(stderr, "otpc-node: cannot start the pg scope\n");
+    otpc_node_stop(n);
+    return 1;
+  }
   otpc_spawn_opts_t co = {.name = "ctl"};
   otpc_pid_t ctl;
   if (otpc_rt_spawn(otpc_node_rt(n), &ctl_class, NULL, &co, &ctl) != 0) {
