@@ -15,6 +15,7 @@
 #include <netinet/tcp.h>
 #include <pthread.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -204,6 +205,9 @@ struct otpc_node {
   otpc_atom_t a_noproc, a_noconnection, a_notsup;
   otpc_msg_t *m_noproc, *m_noconnection;
   otpc__remote_ops_t ops;
+  /* Set by any thread, read by the loop: release/acquire publishes the
+   * hook's fields with the pointer. */
+  _Atomic(const otpc__spawn_hook_t *) spawn_hook;
 };
 
 static void logf_(otpc_node_t *n, const char *fmt, ...) {
@@ -910,6 +914,52 @@ static void deliver_msg(otpc_node_t *n, otpc_pid_t to, otpc_term_t payload) {
   }
 }
 
+void otpc__node_set_spawn_hook(otpc_node_t *n, const otpc__spawn_hook_t *h) {
+  atomic_store_explicit(&n->spawn_hook, h, memory_order_release);
+}
+
+/* SPAWN_REPLY with a pid once the hook's process is linked and monitored
+ * (a process already gone gets the noproc exit or DOWN after the reply, as
+ * erts answers a link or monitor of a dead pid), or with an error atom. */
+static void on_spawn_request(conn_t *c, const otpc__dctl_t *d) {
+  otpc_node_t *n = c->node;
+  const otpc__spawn_hook_t *h =
+      atomic_load_explicit(&n->spawn_hook, memory_order_acquire);
+  otpc__dctl_t r = {.op = OTPC__DOP_SPAWN_REPLY, .ref = d->ref, .to = d->from};
+  otpc__dctl_t x = {.from_name = OTPC_ATOM_NONE, .to = d->from};
+  bool pe = (c->hs.flags & OTPC__DFLAG_EXIT_PAYLOAD) != 0;
+  unsigned fl = 0, dead = 0;
+  r.result_atom = n->a_notsup;
+  if (h == NULL || h->spawn(h->ud, d, &r.result_pid, &fl, &r.result_atom)) {
+    conn_ctl(c, &r, NULL);
+    return;
+  }
+  x.from = r.result_pid;
+  if ((fl & 1) && otpc__rt_remote_link(n->rt, d->from, x.from) == 0)
+    link_add(c->peer, x.from, d->from);
+  else if (fl & 1)
+    dead |= 1;
+  if ((fl & 2) &&
+      otpc__rt_remote_monitor(n->rt, d->from, x.from, &d->ref) == 0) {
+    mon_t m = {.watcher = d->from, .target = x.from, .ref = d->ref};
+    m.name = OTPC_ATOM_NONE;
+    VPUSH(c->peer->mons_in, m);
+  } else if (fl & 2)
+    dead |= 2;
+  r.spawn_flags = fl;
+  r.result_is_pid = true;
+  conn_ctl(c, &r, NULL);
+  x.reason = otpc_msg_term(n->m_noproc);
+  x.op = pe ? OTPC__DOP_PAYLOAD_EXIT : OTPC__DOP_EXIT;
+  if (dead & 1)
+    conn_ctl(c, &x, pe ? n->m_noproc : NULL);
+  x.op = pe ? OTPC__DOP_PAYLOAD_MONITOR_P_EXIT : OTPC__DOP_MONITOR_P_EXIT;
+  x.ref = d->ref;
+  if (dead & 2)
+    conn_ctl(c, &x, pe ? n->m_noproc : NULL);
+  h->go(h->ud, x.from);
+}
+
 static void on_ctl(conn_t *c, const otpc__dctl_t *d) {
   otpc_node_t *n = c->node;
   peer_t *p = c->peer;
@@ -1010,16 +1060,7 @@ static void on_ctl(conn_t *c, const otpc__dctl_t *d) {
     break;
   }
   case OTPC__DOP_SPAWN_REQUEST:
-  case OTPC__DOP_SPAWN_REQUEST_TT:
-    /* No remote spawn yet: the parent gets {error, notsup}-style reply. */
-    r.op = OTPC__DOP_SPAWN_REPLY;
-    r.ref = d->ref;
-    r.to = d->from;
-    r.spawn_flags = 0;
-    r.result_is_pid = false;
-    r.result_atom = n->a_notsup;
-    conn_ctl(c, &r, NULL);
-    break;
+  case OTPC__DOP_SPAWN_REQUEST_TT: on_spawn_request(c, d); break;
   default: break; /* GROUP_LEADER, SPAWN_REPLY: nothing to do yet */
   }
 }

@@ -6,4 +6,20 @@
 
 #include "otpc/node.h"
 
+#include "dist_ctl.h"
+
+/* Who runs incoming SPAWN_REQUESTs (cnode/services/rpc.c). spawn starts a
+ * process for d (mod, fun, arity, opts; payload: the argument list) that
+ * waits for `go`, and gives its pid and the SPAWN_REPLY flags wanted (1
+ * link, 2 monitor), or returns < 0 with *err the reply's error atom. The
+ * node sets up the link and monitor, sends SPAWN_REPLY, then calls go. */
+typedef struct otpc__spawn_hook {
+  int (*spawn)(void *ud, const otpc__dctl_t *d, otpc_pid_t *pid,
+               unsigned *flags, otpc_atom_t *err);
+  void (*go)(void *ud, otpc_pid_t pid);
+  void *ud;
+} otpc__spawn_hook_t;
+/* Installs the hook (NULL: SPAWN_REPLY notsup); it must outlive the node. */
+void otpc__node_set_spawn_hook(otpc_node_t *n, const otpc__spawn_hook_t *h);
+
 #endif

@@ -38,6 +38,7 @@
  * {aliased, _} it gets as {ctl, Msg} to the last From. */
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -48,10 +49,12 @@
 #include "otpc/node.h"
 #include "otpc/pg.h"
 #include "otpc/process.h"
+#include "otpc/rpc.h"
 #include "otpc/term.h"
 
 #include "../dist/node.h"
 #include "../dist/node_cli.h"
+#include "../services/rpc.h"
 #include "node_counter.h"
 #include "pg_ctl.h"
 
@@ -238,9 +241,16 @@ static const otpc_proc_class_t ctl_class = {.name = "ctl",
                                             .init = ctl_init,
                                             .handle = ctl_handle};
 
+/* Set by main once started, read by log_line on any thread: acquire
+ * pairs with the release store, so a logger sees a started service. */
+static _Atomic(otpc_rpc_t *) the_rpc;
+
 static void log_line(void *ud, const char *line) {
   (void)ud;
   fprintf(stderr, "%s\n", line);
+  otpc_rpc_log(atomic_load_explicit(&the_rpc, memory_order_acquire),
+               strstr(line, "crash report") ? OTPC_LOG_ERROR : OTPC_LOG_INFO,
+               line);
 }
 
 int main(int argc, char **argv) {
@@ -300,9 +310,21 @@ int main(int argc, char **argv) {
     otpc_node_stop(n);
     return 1;
   }
+  /* rpc/erpc, remote spawn, rex, user, logger_proxy; the otpc_node
+   * module; logs to $OTPC_NODE_LOG_TO's logger (docs/services.md). */
+  otpc_rpc_t *rpc = NULL;
+  if (otpc_rpc_start(n, &rpc) != 0 || otpc__rpc_register_otpc_node(rpc) != 0 ||
+      otpc_rpc_forward_logs(rpc, getenv("OTPC_NODE_LOG_TO")) != 0) {
+    fprintf(stderr, "otpc-node: cannot start the rpc service\n");
+    otpc_node_stop(n);
+    return 1;
+  }
+  atomic_store_explicit(&the_rpc, rpc, memory_order_release);
   printf("ready %s\n", otpc_node_name(n));
   int sig = 0;
   sigwait(&set, &sig);
   otpc_node_stop(n);
+  atomic_store_explicit(&the_rpc, NULL, memory_order_release);
+  otpc_rpc_free(rpc);
   return 0;
 }

@@ -1,0 +1,105 @@
+/* rex: the rpc server every Erlang node registers. In OTP 25 rpc:call goes
+ * through erpc (SPAWN_REQUEST), but rex still answers feature probes and
+ * the legacy requests ei_rpc and old nodes send (kernel's rpc.erl). */
+#include <stdlib.h>
+
+#include "rpc.h"
+
+typedef struct rex {
+  otpc_rpc_t *r;
+} rex_t;
+
+static void rex_init(otpc_proc_t *self, void *state, void *arg) {
+  (void)self;
+  ((rex_t *)state)->r = arg;
+}
+
+/* Runs m:f(args) here and sends {Tag, Result} to `to`, Result shaped as
+ * rpc:call returns it; no reply when tag is NULL (a cast). */
+static void run_reply(otpc_proc_t *self, otpc_rpc_t *r, otpc_atom_t m,
+                      otpc_atom_t f, otpc_term_t args, const otpc_pid_t *to,
+                      const otpc_term_t *tag) {
+  otpc_rpc_call_t c;
+  otpc_buf_t res;
+  otpc_buf_init(&res);
+  otpc__rpc_run(r, self, m, f, args, &c);
+  if (tag != NULL && otpc__rpc_rpc_result(&c, &res) == 0) {
+    otpc_term_t v = {.p = res.data, .len = res.len};
+    otpc_sendf(self, *to, "{~t, ~t}", tag, &v);
+  }
+  otpc_buf_free(&res);
+  otpc_buf_free(&c.val);
+  otpc_buf_free(&c.stack);
+}
+
+static void rex_handle(otpc_proc_t *self, void *state, otpc_msg_t *msg) {
+  rex_t *x = state;
+  otpc_term_t t = otpc_msg_term(msg), args, tag;
+  otpc_pid_t from;
+  otpc_atom_t m, f;
+  otpc_buf_t b;
+  if (otpc_term_match(t, NULL, "{~p, features_request}", &from) == 0) {
+    otpc_sendf(self, from, "{features_reply, ~A, [erpc]}",
+               otpc_rt_node(otpc_proc_rt(self)));
+  } else if (otpc_term_match(t, NULL, "{~p, {call, ~a, ~a, ~t, _}}", &from, &m,
+                             &f, &args) == 0 &&
+             otpc_term_list(args, &(otpc_iter_t){0}, &(size_t){0}) == 0) {
+    /* The hidden C node's form: the reply is {rex, Result}. */
+    otpc_buf_init(&b);
+    otpc_term_build(&b, NULL, "rex");
+    tag = (otpc_term_t){.p = b.data, .len = b.len};
+    run_reply(self, x->r, m, f, args, &from, &tag);
+    otpc_buf_free(&b);
+  } else if (otpc_term_match(t, NULL,
+                             "{'$gen_call', {~p, ~t}, {call, ~a, ~a, ~t, _}}",
+                             &from, &tag, &m, &f, &args) == 0 &&
+             otpc_term_list(args, &(otpc_iter_t){0}, &(size_t){0}) == 0) {
+    /* A gen_server call; replying to the pid reaches an [alias | Ref] tag
+     * as well (PROTOCOL.md 5.2). */
+    run_reply(self, x->r, m, f, args, &from, &tag);
+  } else if (otpc_term_match(t, NULL, "{'$gen_cast', {cast, ~a, ~a, ~t, _}}",
+                             &m, &f, &args) == 0 &&
+             otpc_term_list(args, &(otpc_iter_t){0}, &(size_t){0}) == 0) {
+    run_reply(self, x->r, m, f, args, NULL, NULL);
+  }
+  /* Anything else is ignored, as rex ignores it. */
+}
+
+static const otpc_proc_class_t rex_class = {.name = "rex",
+                                            .state_size = sizeof(rex_t),
+                                            .init = rex_init,
+                                            .handle = rex_handle};
+
+int otpc__rex_start(otpc_rpc_t *r, otpc_rt_t *rt) {
+  otpc_spawn_opts_t so = {.name = "rex"};
+  otpc_pid_t pid;
+  return otpc_rt_spawn(rt, &rex_class, r, &so, &pid);
+}
+
+/* ------------------------------------------- rpc from a C process */
+
+static bool is_rex_reply(otpc_term_t t, const void *arg) {
+  (void)arg;
+  return otpc_term_match(t, NULL, "{rex, _}") == 0;
+}
+
+int otpc_rpc_call_remote(otpc_proc_t *self, otpc_atom_t node, const char *mod,
+                         const char *fun, otpc_term_t args, int64_t timeout_ms,
+                         otpc_cont_fn cont, void *ctx) {
+  otpc_msg_t *m;
+  otpc_pid_t me = otpc_self(self);
+  otpc_atom_t rex;
+  if (self == NULL || mod == NULL || fun == NULL || cont == NULL ||
+      otpc_term_list(args, &(otpc_iter_t){0}, &(size_t){0}) != 0)
+    return OTPC_EINVAL;
+  int rc = otpc_msg_build(&m, NULL, "{~p, {call, ~a, ~a, ~t, user}}", &me, mod,
+                          fun, &args);
+  if (rc != 0)
+    return rc;
+  otpc_atom("rex", &rex);
+  rc = otpc_send_remote_name(self, rex, node, m);
+  otpc_msg_unref(m);
+  if (rc != 0)
+    return rc;
+  return otpc_receive(self, is_rex_reply, NULL, 0, timeout_ms, cont, ctx);
+}
