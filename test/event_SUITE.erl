@@ -8,13 +8,14 @@
 -include_lib("common_test/include/ct.hrl").
 -export([all/0, init_per_suite/1, end_per_suite/1]).
 -export([order_and_which/1, init_failures/1, crash_removes/1,
-         delete_and_remove/1, swap/1, sup_exit/1, stop_order/1]).
+         delete_and_remove/1, swap/1, swap_sup/1, sup_exit/1,
+         stop_order/1]).
 
 -define(T, 5000).
 
 all() ->
     [order_and_which, init_failures, crash_removes, delete_and_remove, swap,
-     sup_exit, stop_order].
+     swap_sup, sup_exit, stop_order].
 
 init_per_suite(Config) ->
     case is_alive() of
@@ -54,6 +55,8 @@ step(M, {call, H, Q}) -> {called, gen_event:call(M, H, Q, ?T)};
 step(M, {delete, H, A}) -> {deleted, gen_event:delete_handler(M, H, A)};
 step(M, {swap, H1, A1, H2, Tag}) ->
     {swapped, gen_event:swap_handler(M, {H1, A1}, {H2, args(Tag, ok)})};
+step(M, {swap_sup, H1, A1, H2, Tag}) ->
+    {swapped, gen_event:swap_sup_handler(M, {H1, A1}, {H2, args(Tag, ok)})};
 step(M, which) -> {which, gen_event:which_handlers(M)};
 step(M, stop) -> {stopped, gen_event:stop(M)};
 step(_, {expect, N}) -> {got, collect(N)}.
@@ -106,6 +109,14 @@ swap(Config) ->
                   {swap, {evh_a, 2}, x1, {evh_b, 9}, s2}, {expect, 2}, which,
                   {swap, nope, x1, evh_a, s3}, {expect, 1}, which,
                   stop, {expect, 4}]).
+
+%% swap_sup_handler: the caller supervises the new handler.
+swap_sup(Config) ->
+    both(Config, [{add, evh_a, a, ok}, {expect, 1},
+                  {swap_sup, evh_a, x1, evh_b, s}, {expect, 2}, which,
+                  {delete, evh_b, bye}, {expect, 2},
+                  {swap_sup, nope, x2, evh_a, s2}, {expect, 1}, which,
+                  stop, {expect, 2}]).
 
 %% A supervising process's exit: {stop, Reason} to its handlers, then the
 %% 'EXIT' to every handler as an info.

@@ -660,6 +660,53 @@ static void call_handler(mgr_t *m, otpc_term_t name, otpc_term_t query,
   after_handle(m, (size_t)i, crashed, crash);
 }
 
+/* server_swap_handler: split_and_terminate H1 with A1, then add H2 at the
+ * head with {A2, Res} (s_s_h). The new handler is supervised by `sup`
+ * (swap_sup_handler) or else by H1's supervisor; H1's supervisor hears
+ * {swapped, H2, NewSup}. */
+static void swap_request(mgr_t *m, otpc_term_t h1, otpc_term_t a1,
+                         otpc_term_t h2, otpc_term_t a2, const otpc_pid_t *sup,
+                         otpc_buf_t *out) {
+  long i = find(m, h1);
+  otpc_buf_t st, how, args;
+  otpc_buf_init(&st);
+  otpc_buf_init(&how);
+  otpc_buf_init(&args);
+  bool has_sup = sup != NULL;
+  otpc_pid_t sp = has_sup ? *sup : (otpc_pid_t){0};
+  if (i < 0) {
+    (void)otpc_term_build(&st, NULL, "error");
+  } else {
+    handler_t h = m->hs[i];
+    list_remove(m, (size_t)i);
+    if (!has_sup) {
+      has_sup = h.supervised;
+      sp = h.sup;
+    }
+    if (has_sup)
+      (void)otpc_term_build(&how, NULL, "{swapped, ~t, ~p}", &h2, &sp);
+    else
+      (void)otpc_term_build(&how, NULL, "{swapped, ~t, false}", &h2);
+    do_terminate(m, &h, a1, buf_term(&how), &st);
+  }
+  otpc_term_t stt = buf_term(&st);
+  (void)otpc_term_build(&args, NULL, "{~t, ~t}", &a2, &stt);
+  if (has_sup)
+    otpc_link(m->self, sp);
+  add_handler(m, h2, buf_term(&args), has_sup ? &sp : NULL, -1, out);
+  if (otpc_term_is_atom(buf_term(out), "ok") != 1) {
+    otpc_term_t what = buf_term(out);
+    otpc_buf_t e;
+    otpc_buf_init(&e);
+    (void)otpc_term_build(&e, NULL, "{error, ~t}", &what);
+    otpc_buf_free(out);
+    *out = e;
+  }
+  otpc_buf_free(&st);
+  otpc_buf_free(&how);
+  otpc_buf_free(&args);
+}
+
 /* {Pid, From, Request}: gen_event's requests. Returns false if `req` is
  * none of them (the message is then an info). */
 static bool request(mgr_t *m, otpc_term_t from, otpc_term_t req) {
@@ -691,43 +738,11 @@ static bool request(mgr_t *m, otpc_term_t from, otpc_term_t req) {
     }
   } else if (otpc_term_match(req, NULL, "{swap_handler, ~t, ~t, ~t, ~t}", &a,
                              &b, &c, &d) == 0) {
-    /* split_and_terminate, then add at the head (s_s_h). */
-    long i = find(m, a);
-    otpc_buf_t st, how, args;
-    otpc_buf_init(&st);
-    otpc_buf_init(&how);
-    otpc_buf_init(&args);
-    bool sup = false;
-    otpc_pid_t sp = {0};
-    if (i < 0) {
-      (void)otpc_term_build(&st, NULL, "error");
-    } else {
-      handler_t h = m->hs[i];
-      list_remove(m, (size_t)i);
-      sup = h.supervised;
-      sp = h.sup;
-      if (sup)
-        (void)otpc_term_build(&how, NULL, "{swapped, ~t, ~p}", &c, &sp);
-      else
-        (void)otpc_term_build(&how, NULL, "{swapped, ~t, false}", &c);
-      do_terminate(m, &h, b, buf_term(&how), &st);
-    }
-    otpc_term_t stt = buf_term(&st);
-    (void)otpc_term_build(&args, NULL, "{~t, ~t}", &d, &stt);
-    if (sup)
-      otpc_link(m->self, sp);
-    add_handler(m, c, buf_term(&args), sup ? &sp : NULL, -1, &out);
-    if (otpc_term_is_atom(buf_term(&out), "ok") != 1) {
-      otpc_term_t what = buf_term(&out);
-      otpc_buf_t e;
-      otpc_buf_init(&e);
-      (void)otpc_term_build(&e, NULL, "{error, ~t}", &what);
-      otpc_buf_free(&out);
-      out = e;
-    }
-    otpc_buf_free(&st);
-    otpc_buf_free(&how);
-    otpc_buf_free(&args);
+    swap_request(m, a, b, c, d, NULL, &out);
+  } else if (otpc_term_match(req, NULL,
+                             "{swap_sup_handler, ~t, ~t, ~t, ~t, ~p}", &a, &b,
+                             &c, &d, &pid) == 0) {
+    swap_request(m, a, b, c, d, &pid, &out);
   } else if (otpc_term_is_atom(req, "which_handlers") == 1) {
     which_handlers(m, &out);
   } else {
