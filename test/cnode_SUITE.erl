@@ -253,9 +253,14 @@ silent_peer(_Config) ->
 %% No remote spawn yet: the request is answered with an error.
 spawn_request(_Config) ->
     {H, Node} = start_node([]),
-    Ref = spawn_request(Node, erlang, self, [], []),
-    receive {spawn_reply, Ref, error, notsup} -> ok
+    %% otpc-node runs the rpc service (rpc_SUITE): a remote spawn starts a
+    %% process, which exits with undef for an unregistered function.
+    Ref = spawn_request(Node, erlang, self, [], [monitor]),
+    receive {spawn_reply, Ref, ok, Pid} when node(Pid) =:= Node -> ok
     after ?T -> ct:fail(no_spawn_reply)
+    end,
+    receive {'DOWN', Ref, process, _, {undef, _}} -> ok
+    after ?T -> ct:fail(no_down)
     end,
     stopped(H).
 

@@ -2,7 +2,9 @@
  * the test suite call it): echo/1, add/2, fail/1, processes/0; and the
  * process entry otpc_node:rpc_into/5 (spawn it on the C node with
  * [Caller, Node, M, F, Args]: it calls rpc:call(Node, M, F, Args) from C
- * and sends Caller {rpc_into, Result}). */
+ * and sends Caller {rpc_into, Result}). Also otpc_rpc_test, for the test
+ * suites only: throw/1, exit/1, no_result/0, send/2 and the process entry
+ * proc/1. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -202,6 +204,76 @@ static void into_init(otpc_proc_t *self, void *state, void *arg) {
 static const otpc_proc_class_t into_class = {
     .name = "rpc_into", .state_size = sizeof(into_t), .init = into_init};
 
+/* ------------------------------- otpc_rpc_test: for the test suites */
+
+static void throw_(otpc_rpc_call_t *c, otpc_term_t args, void *ud) {
+  otpc_term_t x;
+  otpc_term_match(args, NULL, "[~t]", &x);
+  otpc_rpc_raise(c, (otpc_rpc_class_t)(intptr_t)ud, x);
+}
+
+static void no_result(otpc_rpc_call_t *c, otpc_term_t args, void *ud) {
+  (void)c;
+  (void)args;
+  (void)ud;
+}
+
+/* send(Pid, Msg): Pid ! Msg from the calling C process, returns ok. */
+static void send_(otpc_rpc_call_t *c, otpc_term_t args, void *ud) {
+  (void)ud;
+  otpc_pid_t to;
+  otpc_term_t m;
+  if (otpc_term_match(args, NULL, "[~p, ~t]", &to, &m) != 0) {
+    otpc_rpc_raisef(c, OTPC_RPC_ERROR, "badarg");
+    return;
+  }
+  otpc_sendf(otpc_rpc_proc(c), to, "~t", &m);
+  otpc_rpc_returnf(c, "ok");
+}
+
+/* proc(Parent), spawned remotely: tells Parent {hello, self()}, then
+ * answers {echo, From, X} with From ! X and ends on {stop, Reason}. */
+static void proc_init(otpc_proc_t *self, void *state, void *arg) {
+  (void)state;
+  otpc_msg_t *m = arg;
+  otpc_pid_t parent, me = otpc_self(self);
+  int rc = otpc_term_match(otpc_msg_term(m), NULL, "[~p]", &parent);
+  otpc_msg_unref(m);
+  if (rc != 0)
+    otpc_exitf(self, "badarg");
+  otpc_sendf(self, parent, "{hello, ~p}", &me);
+}
+
+static void proc_handle(otpc_proc_t *self, void *state, otpc_msg_t *msg) {
+  (void)state;
+  otpc_pid_t from;
+  otpc_term_t x;
+  if (otpc_term_match(otpc_msg_term(msg), NULL, "{echo, ~p, ~t}", &from, &x) ==
+      0)
+    otpc_sendf(self, from, "~t", &x);
+  else if (otpc_term_match(otpc_msg_term(msg), NULL, "{stop, ~t}", &x) == 0)
+    otpc_exit(self, x);
+}
+
+static const otpc_proc_class_t proc_class = {
+    .name = "otpc_rpc_test", .init = proc_init, .handle = proc_handle};
+
+static int register_test(otpc_rpc_t *r) {
+  static const char m[] = "otpc_rpc_test";
+  int rc = otpc_rpc_register(r, m, "throw", 1, throw_,
+                             (void *)(intptr_t)OTPC_RPC_THROW);
+  if (rc == 0)
+    rc = otpc_rpc_register(r, m, "exit", 1, throw_,
+                           (void *)(intptr_t)OTPC_RPC_EXIT);
+  if (rc == 0)
+    rc = otpc_rpc_register(r, m, "no_result", 0, no_result, NULL);
+  if (rc == 0)
+    rc = otpc_rpc_register(r, m, "send", 2, send_, NULL);
+  if (rc == 0)
+    rc = otpc_rpc_register_process(r, m, "proc", 1, &proc_class);
+  return rc;
+}
+
 int otpc__rpc_register_otpc_node(otpc_rpc_t *r) {
   int rc = otpc_rpc_register(r, "otpc_node", "echo", 1, echo, NULL);
   if (rc == 0)
@@ -212,5 +284,7 @@ int otpc__rpc_register_otpc_node(otpc_rpc_t *r) {
     rc = otpc_rpc_register(r, "otpc_node", "processes", 0, processes, NULL);
   if (rc == 0)
     rc = otpc_rpc_register_process(r, "otpc_node", "rpc_into", 5, &into_class);
+  if (rc == 0)
+    rc = register_test(r);
   return rc;
 }
