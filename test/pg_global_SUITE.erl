@@ -11,7 +11,9 @@
 -export([all/0, init_per_suite/1, end_per_suite/1, end_per_testcase/2]).
 -export([members_seen_everywhere/1, c_sees_beam_members/1,
          c_member_death/1, join_twice_leave_once/1, broadcast_both_ways/1,
-         named_scope/1, not_joined_and_bad_pid/1, kill_restart_same_as_beam/1]).
+         named_scope/1, not_joined_and_bad_pid/1, kill_restart_same_as_beam/1,
+         global_sync_returns/1, global_names/1, global_c_node_lost/1,
+         global_beam_node_lost/1]).
 %% Run on peers.
 -export([member/3]).
 
@@ -22,7 +24,9 @@
 all() ->
     [members_seen_everywhere, c_sees_beam_members, c_member_death,
      join_twice_leave_once, broadcast_both_ways, named_scope,
-     not_joined_and_bad_pid, kill_restart_same_as_beam].
+     not_joined_and_bad_pid, kill_restart_same_as_beam,
+     global_sync_returns, global_names, global_c_node_lost,
+     global_beam_node_lost].
 
 init_per_suite(Config) ->
     case is_alive() of
@@ -90,6 +94,9 @@ cluster(Kind) ->
     Peers = start_peers(3),
     PNodes = [N || {_, N} <- Peers],
     ok = connect(PNodes ++ [xnode(X)]),
+    %% Let global settle its connect sessions, as an application would
+    %% before registering names (a BEAM node in X's place is synced too).
+    [ok = sync_on(N) || N <- PNodes],
     {X, Peers}.
 
 %%% Driving members -------------------------------------------------------
@@ -353,3 +360,106 @@ role_of_pid(P, Roles) ->
         {ok, R} -> R;
         error -> maps:get(node(P), Roles)
     end.
+
+%%% global ------------------------------------------------------------------
+
+%% global:sync() on a node, bounded: a hang is a failure, not a stuck run.
+sync_on(Node) ->
+    Self = self(),
+    Ref = make_ref(),
+    spawn(fun() -> Self ! {Ref, catch erpc:call(Node, global, sync, [], ?T)} end),
+    receive {Ref, R} -> R
+    after ?T + 1000 -> ct:fail({global_sync_hangs, Node})
+    end.
+
+%% global:whereis_name as a node sees it: a BEAM node directly, the C node
+%% through its ctl, asking the BEAM node Via.
+where(Viewer, Name, Via) ->
+    case is_c(Viewer) of
+        true ->
+            {global_whereis, ok, R} = ctl(Viewer, {global_whereis, Via, Name}),
+            R;
+        false ->
+            erpc:call(Viewer, global, whereis_name, [Name])
+    end.
+
+await_where(Viewer, Name, Via, Expected) ->
+    await_where(Viewer, Name, Via, Expected, erlang:monotonic_time(millisecond) + ?T).
+
+await_where(Viewer, Name, Via, Expected, Deadline) ->
+    case where(Viewer, Name, Via) of
+        Expected -> ok;
+        Other ->
+            case erlang:monotonic_time(millisecond) > Deadline of
+                true -> ct:fail({global_name_never_settled, Viewer, Name, Other, Expected});
+                false -> await_where(Viewer, Name, Via, Expected, Deadline)
+            end
+    end.
+
+%% With the C node visible in the cluster, global:sync() returns on every
+%% BEAM node (it hangs for a visible node that does not answer global).
+global_sync_returns(_Config) ->
+    {X, Peers} = cluster(c),
+    PNodes = [N || {_, N} <- Peers],
+    XN = xnode(X),
+    [ok = sync_on(N) || N <- PNodes],
+    [true = lists:member(XN, erpc:call(N, erlang, nodes, [])) || N <- PNodes],
+    ok.
+
+%% A C pid registered from Erlang is seen everywhere, the C side included;
+%% a C process registers a name, seen everywhere; a clash is `no' as in
+%% global; unregister from C.
+global_names(_Config) ->
+    {X, Peers} = cluster(c),
+    PNodes = [P1, P2, P3] = [N || {_, N} <- Peers],
+    XN = xnode(X),
+    [ok = sync_on(N) || N <- PNodes],
+    C1 = new_member(X, pg, holder),
+    C2 = new_member(X, pg, holder),
+    yes = erpc:call(P1, global, register_name, [{c_name, 1}, C1]),
+    [C1 = where(V, {c_name, 1}, P2) || V <- [XN, node() | PNodes]],
+    {global_register, ok, yes} = ctl(XN, {global_register, P3, c_name_2, C2}),
+    [C2 = where(V, c_name_2, P1) || V <- [XN, node() | PNodes]],
+    {global_register, ok, no} = ctl(XN, {global_register, P1, c_name_2, C1}),
+    C2 = where(node(), c_name_2, P1),
+    %% A BEAM process's name, looked up from C.
+    B = new_member(P2, pg, holder),
+    yes = erpc:call(P2, global, register_name, [beam_name, B]),
+    B = where(XN, beam_name, P3),
+    {global_unregister, ok, _} = ctl(XN, {global_unregister, P1, c_name_2}),
+    [undefined = where(V, c_name_2, P1) || V <- [XN, node() | PNodes]],
+    %% A registered C process that dies loses its name everywhere.
+    exit(C1, kill),
+    [ok = await_where(V, {c_name, 1}, P1, undefined) || V <- [XN, node() | PNodes]],
+    ok.
+
+%% The C node is lost (SIGKILL): the names of its processes disappear on
+%% every BEAM node, and global:sync() still returns there.
+global_c_node_lost(_Config) ->
+    {X = {c, H, XN}, Peers} = cluster(c),
+    PNodes = [P1 | _] = [N || {_, N} <- Peers],
+    C = new_member(X, pg, holder),
+    yes = erpc:call(P1, global, register_name, [lost_c, C]),
+    [C = where(V, lost_c, P1) || V <- [node() | PNodes]],
+    _ = os:cmd("kill -9 " ++ integer_to_list(otpc_test_lib:program_os_pid(H))),
+    [ok = await_where(V, lost_c, P1, undefined) || V <- [node() | PNodes]],
+    [ok = sync_on(N) || N <- PNodes],
+    [false = lists:member(XN, erpc:call(N, erlang, nodes, [])) || N <- PNodes],
+    ok.
+
+%% A BEAM node is lost: its names disappear for the C side too.
+global_beam_node_lost(_Config) ->
+    {X, Peers} = cluster(c),
+    [{_, P1}, _, {Peer3, P3}] = Peers,
+    XN = xnode(X),
+    B = new_member(P3, pg, holder),
+    yes = erpc:call(P3, global, register_name, [lost_beam, B]),
+    B = where(XN, lost_beam, P1),
+    MRef = monitor(process, Peer3),
+    _ = os:cmd("kill -9 " ++ erpc:call(P3, os, getpid, [])),
+    receive {'DOWN', MRef, process, Peer3, _} -> ok
+    after ?T -> ct:fail(peer_not_killed)
+    end,
+    ok = await_where(XN, lost_beam, P1, undefined),
+    ok = sync_on(P1),
+    ok.

@@ -33,9 +33,10 @@
  *   {From, alias_send, Alias, Term}     Alias ! Term, {ctl, sent}
  *   {From, big_exit, To, Bytes, Pid, Reason}    To ! {big, <<Bytes bytes>>}
  *                              then exit(Pid, Reason), nothing answered
- * and the pg commands listed in pg_ctl.c (the default scope `pg` runs from
- * the start), and forwards every 'EXIT', 'DOWN', nodeup, nodedown and
- * {aliased, _} it gets as {ctl, Msg} to the last From. */
+ * and the pg and global commands listed in pg_ctl.c (the default scope
+ * `pg` and global_name_server run from the start), and forwards every
+ * 'EXIT', 'DOWN', nodeup, nodedown and {aliased, _} it gets as {ctl, Msg}
+ * to the last From. */
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -45,6 +46,7 @@
 #include <unistd.h>
 
 #include "otpc/gen_server.h"
+#include "otpc/global.h"
 #include "otpc/msg.h"
 #include "otpc/node.h"
 #include "otpc/pg.h"
@@ -295,6 +297,11 @@ int main(int argc, char **argv) {
   if (otpc_atom("pg", &pg_scope) != 0 ||
       otpc_pg_start_scope(otpc_node_rt(n), n, pg_scope, NULL) != 0) {
     fprintf(stderr, "otpc-node: cannot start the pg scope\n");
+    otpc_node_stop(n);
+    return 1;
+  }
+  if (otpc_global_start(otpc_node_rt(n), NULL) != 0) {
+    fprintf(stderr, "otpc-node: cannot start global_name_server\n");
     otpc_node_stop(n);
     return 1;
   }

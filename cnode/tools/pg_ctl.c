@@ -10,9 +10,18 @@
  *                                        Msg}; {ctl, {pg_member, Pid}}
  *   {From, pg_send, Scope, Group, Term}  Term to each member (a C
  *                                        broadcast); {ctl, {pg_send, N}}
- * Rc is 0 or a negative OTPC_E* code. */
+ * and global's, run through a BEAM node Via (see otpc/global.h):
+ *   {From, global_register, Via, Name, Pid}
+ *                           {ctl, {global_register, Status, Result}}
+ *   {From, global_whereis, Via, Name}
+ *                           {ctl, {global_whereis, Status, Result}}
+ *   {From, global_unregister, Via, Name}
+ *                           {ctl, {global_unregister, Status, Result}}
+ * Rc is 0 or a negative OTPC_E* code; Status is ok, noproc, timeout or
+ * exit, as the gen_server call to Via's rex ended. */
 #include <stdlib.h>
 
+#include "otpc/global.h"
 #include "otpc/pg.h"
 #include "pg_ctl.h"
 
@@ -70,6 +79,56 @@ static void reply_members(otpc_proc_t *self, otpc_pid_t from, otpc_atom_t sc,
   free(loc);
 }
 
+typedef struct global_req {
+  otpc_pid_t from;
+  const char *what;
+} global_req_t;
+
+static void global_done(otpc_proc_t *self, void *state,
+                        const otpc_gs_result_t *res, void *ctx) {
+  static const char *const st[] = {"ok",     "ignore",  "error",
+                                   "noproc", "timeout", "exit"};
+  global_req_t *r = ctx;
+  (void)state;
+  otpc_term_t t = {(const uint8_t *)"\x6a", 1}; /* [] */
+  if (res->term != NULL)
+    t = otpc_msg_term(res->term);
+  otpc_sendf(self, r->from, "{ctl, {~a, ~a, ~t}}", r->what, st[res->status],
+             &t);
+  free(r);
+}
+
+/* The global commands; false if t is none of them. */
+static bool global_ctl(otpc_proc_t *self, otpc_term_t t) {
+  otpc_pid_t from, pid;
+  otpc_atom_t via;
+  otpc_term_t name;
+  global_req_t *r = malloc(sizeof *r);
+  int rc = 1;
+  if (r == NULL)
+    return false;
+  r->what = NULL;
+  if (otpc_term_match(t, NULL, "{~p, global_register, ~a, ~t, ~p}", &from, &via,
+                      &name, &pid) == 0) {
+    *r = (global_req_t){from, "global_register"};
+    rc = otpc_global_register_name(self, via, name, pid, 10000, global_done, r);
+  } else if (otpc_term_match(t, NULL, "{~p, global_whereis, ~a, ~t}", &from,
+                             &via, &name) == 0) {
+    *r = (global_req_t){from, "global_whereis"};
+    rc = otpc_global_whereis_name(self, via, name, 10000, global_done, r);
+  } else if (otpc_term_match(t, NULL, "{~p, global_unregister, ~a, ~t}", &from,
+                             &via, &name) == 0) {
+    *r = (global_req_t){from, "global_unregister"};
+    rc = otpc_global_unregister_name(self, via, name, 10000, global_done, r);
+  }
+  const char *what = r->what;
+  if (rc != 0)
+    free(r);
+  if (rc < 0)
+    otpc_sendf(self, from, "{ctl, {~a, error, ~i}}", what, rc);
+  return rc <= 0;
+}
+
 bool otpc__pg_ctl(otpc_proc_t *self, otpc_node_t *node, otpc_term_t t) {
   otpc_rt_t *rt = otpc_proc_rt(self);
   otpc_pid_t from, pid;
@@ -118,7 +177,7 @@ bool otpc__pg_ctl(otpc_proc_t *self, otpc_node_t *node, otpc_term_t t) {
     free(all);
     otpc_sendf(self, from, "{ctl, {pg_send, ~i}}", (int)n);
   } else {
-    return false;
+    return global_ctl(self, t);
   }
   return true;
 }
