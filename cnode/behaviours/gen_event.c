@@ -41,18 +41,15 @@ int otpc_gen_event_register(const otpc_gen_event_handler_t *h) {
       reg_find_locked(h->module, strlen(h->module));
   if (o != NULL) {
     rc = o == h ? 0 : OTPC_EINVAL;
-  } else if (nreg == capreg) {
-    size_t cap = capreg ? capreg * 2 : 16;
-    const otpc_gen_event_handler_t **r = realloc(reg, cap * sizeof *r);
+  } else {
+    const otpc_gen_event_handler_t **r =
+        otpc__grow(reg, &capreg, nreg, sizeof *r, 16);
     if (r == NULL) {
       rc = OTPC_ENOMEM;
     } else {
       reg = r;
-      capreg = cap;
       reg[nreg++] = h;
     }
-  } else {
-    reg[nreg++] = h;
   }
   pthread_mutex_unlock(&reg_lock);
   return rc;
@@ -107,16 +104,11 @@ static shared_t *tab_find_locked(otpc_pid_t pid) {
 static int tab_add(shared_t *s) {
   int rc = 0;
   pthread_mutex_lock(&tab_lock);
-  if (ntab == captab) {
-    size_t cap = captab ? captab * 2 : 16;
-    shared_t **t = realloc(tab, cap * sizeof *t);
-    if (t == NULL)
-      rc = OTPC_ENOMEM;
-    else {
-      tab = t;
-      captab = cap;
-    }
-  }
+  shared_t **t = otpc__grow(tab, &captab, ntab, sizeof *t, 16);
+  if (t == NULL)
+    rc = OTPC_ENOMEM;
+  else
+    tab = t;
   if (rc == 0) {
     tab[ntab++] = s;
     if (s->max != 0)
@@ -395,14 +387,10 @@ static void list_remove(mgr_t *m, size_t i) {
 }
 
 static int list_push(mgr_t *m, handler_t h) {
-  if (m->n == m->cap) {
-    size_t cap = m->cap ? m->cap * 2 : 8;
-    handler_t *n = realloc(m->hs, cap * sizeof *n);
-    if (n == NULL)
-      return OTPC_ENOMEM;
-    m->hs = n;
-    m->cap = cap;
-  }
+  handler_t *n = otpc__grow(m->hs, &m->cap, m->n, sizeof *n, 8);
+  if (n == NULL)
+    return OTPC_ENOMEM;
+  m->hs = n;
   m->hs[m->n++] = h;
   return 0;
 }

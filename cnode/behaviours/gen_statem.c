@@ -245,17 +245,23 @@ void otpc_sm_ignore(otpc_sm_t *sm) {
     sm->ignore = true;
 }
 
+void *otpc__grow(void *v, size_t *cap, size_t n, size_t elem, size_t first) {
+  if (n < *cap)
+    return v;
+  size_t c = *cap ? *cap * 2 : first;
+  void *nv = realloc(v, c * elem);
+  if (nv != NULL)
+    *cap = c;
+  return nv;
+}
+
 static int add_reply(otpc_sm_t *sm, const otpc_gs_from_t *from, otpc_msg_t *m) {
-  if (sm->nrep == sm->caprep) {
-    size_t cap = sm->caprep ? sm->caprep * 2 : 4;
-    reply_t *r = realloc(sm->rep, cap * sizeof *r);
-    if (r == NULL) {
-      otpc_msg_unref(m);
-      return OTPC_ENOMEM;
-    }
-    sm->rep = r;
-    sm->caprep = cap;
+  reply_t *r = otpc__grow(sm->rep, &sm->caprep, sm->nrep, sizeof *r, 4);
+  if (r == NULL) {
+    otpc_msg_unref(m);
+    return OTPC_ENOMEM;
   }
+  sm->rep = r;
   sm->rep[sm->nrep].from = *from;
   sm->rep[sm->nrep++].reply = m;
   return 0;
@@ -361,14 +367,10 @@ static int add_timeout(otpc_sm_t *sm, otpc_sm_type_t kind, otpc_term_t name,
   if (!in_cb(sm) || ms < OTPC_SM_UPDATE || msg.p == NULL ||
       (kind == OTPC_SM_GENERIC_TIMEOUT && name.p == NULL))
     return OTPC_EINVAL;
-  if (sm->nta == sm->capta) {
-    size_t cap = sm->capta ? sm->capta * 2 : 4;
-    tact_t *t = realloc(sm->ta, cap * sizeof *t);
-    if (t == NULL)
-      return OTPC_ENOMEM;
-    sm->ta = t;
-    sm->capta = cap;
-  }
+  tact_t *ta = otpc__grow(sm->ta, &sm->capta, sm->nta, sizeof *ta, 4);
+  if (ta == NULL)
+    return OTPC_ENOMEM;
+  sm->ta = ta;
   otpc_msg_t *m;
   int rc;
   if (kind == OTPC_SM_GENERIC_TIMEOUT)
@@ -607,14 +609,10 @@ static void cancel_timer(otpc_sm_t *sm, tmr_t *t) {
 }
 
 static tmr_t *new_timer(otpc_sm_t *sm, otpc_sm_type_t kind) {
-  if (sm->ntm == sm->captm) {
-    size_t cap = sm->captm ? sm->captm * 2 : 4;
-    tmr_t *t = realloc(sm->tm, cap * sizeof *t);
-    if (t == NULL)
-      otpc_exitf(sm->self, "enomem");
-    sm->tm = t;
-    sm->captm = cap;
-  }
+  tmr_t *tm = otpc__grow(sm->tm, &sm->captm, sm->ntm, sizeof *tm, 4);
+  if (tm == NULL)
+    otpc_exitf(sm->self, "enomem");
+  sm->tm = tm;
   tmr_t *t = &sm->tm[sm->ntm++];
   memset(t, 0, sizeof *t);
   t->kind = kind;
