@@ -71,7 +71,8 @@ start_x(beam) ->
     load_me(N),
     {beam, P, N}.
 
-xnode({_, _, N}) -> N.
+xnode({_, _, N}) -> N;
+xnode(N) when is_atom(N) -> N.
 
 start_peers(K) ->
     [begin
@@ -309,7 +310,9 @@ kill_restart(Kind) ->
     Full = [Cx1, Cx1, Cx2 | Bs],
     ok = await_all([X, node() | PNodes], pg, kr, Full),
     Roles0 = #{XN => x, N1 => p1, N2 => p2, N3 => p3, node() => ct},
-    Obs1 = observe(up, [X, node(), N1, N2, N3], Roles0),
+    yes = erpc:call(N1, global, register_name, [x_name, Cx2]),
+    yes = erpc:call(N2, global, register_name, [p3_name, lists:last(Bs)]),
+    Obs1 = observe(up, [X, node(), N1, N2, N3], Roles0, N1),
     %% Kill the third peer's OS process: its node is lost, not stopped.
     OsPid = erpc:call(N3, os, getpid, []),
     MRef = monitor(process, P3),
@@ -319,7 +322,9 @@ kill_restart(Kind) ->
     end,
     NoP3 = fun(V) -> not lists:any(fun(P) -> node(P) =:= N3 end, V) end,
     [await(V, pg, kr, NoP3) || V <- [X, node(), N1, N2]],
-    Obs2 = observe(killed, [X, node(), N1, N2], Roles0),
+    [ok = await_where(xnode(V), p3_name, N1, undefined) || V <- [X, node(), N1, N2]],
+    [ok = sync_on(N) || N <- beam_nodes([X, N1, N2])],
+    Obs2 = observe(killed, [X, node(), N1, N2], Roles0, N1),
     %% Restart it under the same name and let it connect as a user would.
     [Name3, _] = string:split(atom_to_list(N3), "@"),
     {ok, P3b, N3} = peer:start(#{name => list_to_atom(Name3), args => ?PEER_ARGS,
@@ -331,8 +336,10 @@ kill_restart(Kind) ->
         Old = lists:last(Bs),
         HasNew = fun(V) -> lists:member(B3, V) end,
         [await(V, pg, kr, HasNew) || V <- [X, node(), N1, N2, N3]],
+        [ok = sync_on(N) || N <- beam_nodes([X, N1, N2, N3])],
+        yes = erpc:call(N3, global, register_name, [p3_name, B3]),
         Roles1 = Roles0#{Old => p3_old},
-        Obs3 = observe(restarted, [X, node(), N1, N2, N3], Roles1),
+        Obs3 = observe(restarted, [X, node(), N1, N2, N3], Roles1, N1),
         [Obs1, Obs2, Obs3]
     after
         catch peer:stop(P3b)
@@ -344,12 +351,21 @@ join_again({c, _, N}, Group, Pid) ->
 join_again({beam, _, N}, Group, Pid) ->
     erpc:call(N, pg, join, [pg, Group, Pid]).
 
-%% {Phase, Viewer role, the roles of the members it sees, sorted}. A pid of
-%% the killed incarnation is p3_old, told apart from the new one.
-observe(Phase, Viewers, Roles) ->
+beam_nodes(Xs) ->
+    [N || N <- [xnode(X) || X <- Xs], not is_c(N)].
+
+%% {Phase, Viewer role, the roles of the members it sees, sorted, and where
+%% it finds the global names x_name and p3_name}. A pid of the killed
+%% incarnation is p3_old, told apart from the new one. The C node looks
+%% names up through Via.
+observe(Phase, Viewers, Roles, Via) ->
     [begin
          V = view(Viewer, pg, kr),
-         {Phase, role(Viewer, Roles), lists:sort([role_of_pid(P, Roles) || P <- V])}
+         Names = [case where(xnode(Viewer), Name, Via) of
+                      undefined -> undefined;
+                      P -> role_of_pid(P, Roles)
+                  end || Name <- [x_name, p3_name]],
+         {Phase, role(Viewer, Roles), lists:sort([role_of_pid(P, Roles) || P <- V]), Names}
      end || Viewer <- Viewers].
 
 role({_, _, N}, Roles) -> maps:get(N, Roles);
