@@ -114,18 +114,9 @@ static const otpc_proc_class_t fwd_class = {.name = "otpc_log_forwarder",
                                             .handle = fwd_handle};
 
 void otpc_rpc_log(otpc_rpc_t *r, int level, const char *line) {
-  otpc_atom_t name;
-  otpc_msg_t *m;
-  const char *lv = level == OTPC_LOG_ERROR     ? "error"
-                   : level == OTPC_LOG_WARNING ? "warning"
-                                               : "info";
-  if (r == NULL || line == NULL || otpc__rpc_log_target(r) == OTPC_ATOM_NONE)
+  if (r == NULL || line == NULL)
     return;
-  if (otpc_msg_build(&m, NULL, "{~a, ~b}", lv, line, strlen(line)) != 0)
-    return;
-  otpc_atom("otpc_log_forwarder", &name);
-  otpc_rt_send_name(otpc__rpc_rt(r), name, m);
-  otpc_msg_unref(m);
+  otpc__rpc_log_locked(r, level, line);
 }
 
 int otpc__log_start(otpc_rpc_t *r, otpc_rt_t *rt) {

@@ -403,6 +403,37 @@ otpc_rt_t *otpc__rpc_rt(otpc_rpc_t *r) {
   return r->rt;
 }
 
+static bool contains(const char *s, const char *sub, size_t n) {
+  for (; n > 0 && *s != '\0'; s++)
+    if (strncmp(s, sub, n) == 0)
+      return true;
+  return false;
+}
+
+/* Under the lock, so that once otpc_rpc_forward_logs(r, NULL) returns no
+ * line is being handed to the runtime any more: the node may then stop it
+ * while its own loop still logs. Lines about the log target's node itself
+ * (its connection going up, down, failing) are not forwarded: when it is
+ * down they cannot arrive, and each try to send would dial and log again. */
+void otpc__rpc_log_locked(otpc_rpc_t *r, int level, const char *line) {
+  otpc_atom_t name;
+  otpc_msg_t *m;
+  size_t tl = 0;
+  const char *lv = level == OTPC_LOG_ERROR     ? "error"
+                   : level == OTPC_LOG_WARNING ? "warning"
+                                               : "info";
+  pthread_mutex_lock(&r->mu);
+  const char *target =
+      r->log_to != OTPC_ATOM_NONE ? otpc_atom_text(r->log_to, &tl) : NULL;
+  if (target != NULL && !contains(line, target, tl) &&
+      otpc_msg_build(&m, NULL, "{~a, ~b}", lv, line, strlen(line)) == 0) {
+    otpc_atom("otpc_log_forwarder", &name);
+    otpc_rt_send_name(r->rt, name, m);
+    otpc_msg_unref(m);
+  }
+  pthread_mutex_unlock(&r->mu);
+}
+
 otpc_atom_t otpc__rpc_log_target(otpc_rpc_t *r) {
   pthread_mutex_lock(&r->mu);
   otpc_atom_t a = r->log_to;

@@ -51,6 +51,8 @@ int otpc__rpc_rpc_result(const otpc_rpc_call_t *c, otpc_buf_t *out);
 int otpc__rex_start(otpc_rpc_t *r, otpc_rt_t *rt);
 int otpc__log_start(otpc_rpc_t *r, otpc_rt_t *rt);
 otpc_rt_t *otpc__rpc_rt(otpc_rpc_t *r);
+/* otpc_rpc_log's work (rpc.c, under the service's lock). */
+void otpc__rpc_log_locked(otpc_rpc_t *r, int level, const char *line);
 /* Where logs are forwarded (OTPC_ATOM_NONE: nowhere). */
 otpc_atom_t otpc__rpc_log_target(otpc_rpc_t *r);
 

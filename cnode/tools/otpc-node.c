@@ -330,6 +330,9 @@ int main(int argc, char **argv) {
   printf("ready %s\n", otpc_node_name(n));
   int sig = 0;
   sigwait(&set, &sig);
+  /* No forwarding once the runtime may go: forward_logs waits out a
+   * line being handed over (the node's loop logs while it stops). */
+  otpc_rpc_forward_logs(rpc, NULL);
   otpc_node_stop(n);
   atomic_store_explicit(&the_rpc, NULL, memory_order_release);
   otpc_rpc_free(rpc);
