@@ -4,7 +4,8 @@
  * handler (terminate({error, {'EXIT', R}}), {gen_event_EXIT, H, Why} to a
  * supervising process, an error log) and the manager goes on. Local C
  * notifiers are counted against a bound (see gen_event.h); the counters
- * live in the manager and are found by pid in a small table. */
+ * live in the manager and are found by pid in a small table. The clients
+ * are in gen_event_client.c. */
 #include "otpc/gen_event.h"
 
 #include <pthread.h>
@@ -16,136 +17,14 @@
 
 #include "catch.h"
 #include "gen.h"
+#include "gen_event_int.h"
 
-/* ------------------------------------------------ registered handlers */
-
-static pthread_mutex_t reg_lock = PTHREAD_MUTEX_INITIALIZER;
-static const otpc_gen_event_handler_t **reg;
-static size_t nreg, capreg;
-
-static const otpc_gen_event_handler_t *reg_find_locked(const char *module,
-                                                       size_t len) {
-  for (size_t i = 0; i < nreg; i++)
-    if (strlen(reg[i]->module) == len &&
-        memcmp(reg[i]->module, module, len) == 0)
-      return reg[i];
-  return NULL;
-}
-
-int otpc_gen_event_register(const otpc_gen_event_handler_t *h) {
-  if (h == NULL || h->module == NULL || h->module[0] == 0)
-    return OTPC_EINVAL;
-  int rc = 0;
-  pthread_mutex_lock(&reg_lock);
-  const otpc_gen_event_handler_t *o =
-      reg_find_locked(h->module, strlen(h->module));
-  if (o != NULL) {
-    rc = o == h ? 0 : OTPC_EINVAL;
-  } else {
-    const otpc_gen_event_handler_t **r =
-        otpc__grow(reg, &capreg, nreg, sizeof *r, 16);
-    if (r == NULL) {
-      rc = OTPC_ENOMEM;
-    } else {
-      reg = r;
-      reg[nreg++] = h;
-    }
-  }
-  pthread_mutex_unlock(&reg_lock);
-  return rc;
-}
-
-/* The table for a module atom, or NULL. */
-static const otpc_gen_event_handler_t *reg_lookup(otpc_term_t module) {
-  char name[256];
-  size_t len;
-  if (otpc_term_atom_text(module, name, sizeof name, &len) != 0)
-    return NULL;
-  pthread_mutex_lock(&reg_lock);
-  const otpc_gen_event_handler_t *h = reg_find_locked(name, len);
-  pthread_mutex_unlock(&reg_lock);
-  return h;
-}
-
-/* ------------------------------------------------ back-pressure counters */
-
-/* A manager's counters. `queued` is raised by notifiers under tab_lock
- * (so the check and the raise are one step) and lowered by the manager
- * without it. */
-typedef struct shared {
-  otpc_pid_t pid;
-  _Atomic size_t queued;
-  _Atomic uint64_t dropped;
-  size_t max;
-  otpc_ge_overflow_t overflow;
-} shared_t;
-
-static pthread_mutex_t tab_lock = PTHREAD_MUTEX_INITIALIZER;
-static shared_t **tab;
-static size_t ntab, captab;
-/* Managers with a bound: while there are none, notify skips the table.
- * Relaxed: a notifier has a manager's pid only through a message sent
- * after that manager's increment (its start's ack), and that message
- * orders the increment before the notifier's load. */
-static _Atomic size_t nbounded;
+/* ------------------------------------------------------------ manager */
 
 static bool pid_eq(otpc_pid_t a, otpc_pid_t b) {
   return a.node == b.node && a.id == b.id && a.serial == b.serial &&
          a.creation == b.creation;
 }
-
-static shared_t *tab_find_locked(otpc_pid_t pid) {
-  for (size_t i = 0; i < ntab; i++)
-    if (pid_eq(tab[i]->pid, pid))
-      return tab[i];
-  return NULL;
-}
-
-static int tab_add(shared_t *s) {
-  int rc = 0;
-  pthread_mutex_lock(&tab_lock);
-  shared_t **t = otpc__grow(tab, &captab, ntab, sizeof *t, 16);
-  if (t == NULL)
-    rc = OTPC_ENOMEM;
-  else
-    tab = t;
-  if (rc == 0) {
-    tab[ntab++] = s;
-    if (s->max != 0)
-      atomic_fetch_add_explicit(&nbounded, 1, memory_order_relaxed);
-  }
-  pthread_mutex_unlock(&tab_lock);
-  return rc;
-}
-
-static void tab_remove(shared_t *s) {
-  pthread_mutex_lock(&tab_lock);
-  for (size_t i = 0; i < ntab; i++)
-    if (tab[i] == s) {
-      tab[i] = tab[--ntab];
-      if (s->max != 0) /* relaxed: see nbounded */
-        atomic_fetch_sub_explicit(&nbounded, 1, memory_order_relaxed);
-      break;
-    }
-  pthread_mutex_unlock(&tab_lock);
-}
-
-int otpc_gen_event_stats(otpc_pid_t mgr, otpc_ge_stats_t *out) {
-  if (out == NULL)
-    return OTPC_EINVAL;
-  pthread_mutex_lock(&tab_lock);
-  shared_t *s = tab_find_locked(mgr);
-  if (s != NULL) {
-    /* Relaxed: a snapshot, as process_info's. */
-    out->queued = atomic_load_explicit(&s->queued, memory_order_relaxed);
-    out->dropped = atomic_load_explicit(&s->dropped, memory_order_relaxed);
-    out->max_queue = s->max;
-  }
-  pthread_mutex_unlock(&tab_lock);
-  return s != NULL ? 0 : OTPC_ENOTFOUND;
-}
-
-/* ------------------------------------------------------------ manager */
 
 typedef struct handler {
   const otpc_gen_event_handler_t *cls;
@@ -172,7 +51,7 @@ typedef struct mgr {
   otpc_pid_t parent;
   handler_t *hs; /* oldest first: hs[n - 1] is called first */
   size_t n, cap;
-  shared_t sh;
+  otpc__ge_shared_t sh;
   bool counted; /* sh is in the table */
   otpc_ge_t ge;
 } mgr_t;
@@ -422,7 +301,7 @@ static int new_handler(otpc_term_t name, handler_t *h) {
     if (otpc_msg_from_term(id, &h->id) < 0)
       return OTPC_ENOMEM;
   }
-  h->cls = reg_lookup(mod);
+  h->cls = otpc__ge_reg_lookup(mod);
   if (h->cls == NULL) {
     otpc_msg_unref(h->id);
     h->id = NULL;
@@ -799,7 +678,7 @@ static void mgr_init(otpc_proc_t *self, void *state, void *arg) {
   m->sh.pid = otpc_self(self);
   m->sh.max = o->max_queue;
   m->sh.overflow = o->overflow;
-  if (tab_add(&m->sh) < 0) {
+  if (otpc__ge_tab_add(&m->sh) < 0) {
     otpc_sendf(self, sa.starter, "{~r, {error, enomem}}", &sa.tag);
     otpc_exitf(self, "enomem");
   }
@@ -813,7 +692,7 @@ static void mgr_terminate(otpc_proc_t *self, void *state, otpc_term_t reason) {
   (void)reason;
   mgr_t *m = state;
   if (m->counted)
-    tab_remove(&m->sh);
+    otpc__ge_tab_remove(&m->sh);
   /* Killed: no terminate callbacks (as OTP), but C state is freed. */
   for (size_t i = 0; i < m->n; i++)
     handler_free(&m->hs[i]);
@@ -824,287 +703,5 @@ static void mgr_terminate(otpc_proc_t *self, void *state, otpc_term_t reason) {
     otpc_buf_free(bufs[i]);
 }
 
-static const otpc_proc_class_t mgr_class = {
+const otpc_proc_class_t otpc__ge_mgr_class = {
     "gen_event", sizeof(mgr_t), mgr_init, mgr_handle, mgr_terminate};
-
-/* ------------------------------------------------------------ clients */
-
-int otpc_gen_event_start(otpc_proc_t *self, const otpc_ge_start_opts_t *opts,
-                         otpc_gs_cont_fn cont, void *ctx) {
-  static const otpc_ge_start_opts_t none;
-  if (cont == NULL)
-    return OTPC_EINVAL;
-  /* The options ride as the "callback table"; init copies what it keeps
-   * before the start returns. */
-  const otpc_ge_start_opts_t *o = opts != NULL ? opts : &none;
-  otpc_gs_start_opts_t so = {o->link, o->name};
-  return otpc__gen_start(self, &mgr_class, o, NULL, &so, cont, ctx, NULL);
-}
-
-int otpc_gen_event_start_blocking(otpc_proc_t *self,
-                                  const otpc_ge_start_opts_t *opts,
-                                  otpc_gs_result_t *res) {
-  static const otpc_ge_start_opts_t none;
-  if (res == NULL)
-    return OTPC_EINVAL;
-  const otpc_ge_start_opts_t *o = opts != NULL ? opts : &none;
-  otpc_gs_start_opts_t so = {o->link, o->name};
-  return otpc__gen_start(self, &mgr_class, o, NULL, &so, NULL, NULL, res);
-}
-
-/* gen:call(M, self(), Request, Timeout), the request built from fmt. */
-static int rpc(otpc_proc_t *self, otpc_pid_t mgr, int64_t timeout_ms,
-               otpc_gs_cont_fn cont, void *ctx, otpc_gs_result_t *res,
-               const char *fmt, ...) {
-  if (self == NULL || (cont == NULL && res == NULL))
-    return OTPC_EINVAL;
-  otpc_buf_t b;
-  otpc_buf_init(&b);
-  va_list ap;
-  va_start(ap, fmt);
-  int rc = otpc_term_vbuild(&b, NULL, fmt, ap);
-  va_end(ap);
-  if (rc == 0)
-    rc = otpc__gen_call(self, mgr, true, buf_term(&b), timeout_ms, cont, ctx,
-                        res);
-  otpc_buf_free(&b);
-  return rc;
-}
-
-/* Reserves a place in a local manager's bound: 0 (counted: send
- * '$otpc_notify'), 1 (not a counted manager: send notify), OTPC_ELIMIT
- * (full; dropped counted when the policy is to drop). */
-static int reserve(otpc_pid_t mgr, bool *drop) {
-  int rc = 1;
-  if (atomic_load_explicit(&nbounded, memory_order_relaxed) == 0)
-    return 1; /* relaxed: see nbounded */
-  pthread_mutex_lock(&tab_lock);
-  shared_t *s = tab_find_locked(mgr);
-  if (s != NULL && s->max == 0) {
-    rc = 1; /* unbounded: nothing to count */
-  } else if (s != NULL) {
-    /* Relaxed: increments are serialised by tab_lock and the manager only
-     * lowers the count, so a stale read errs on the side of full. */
-    size_t q = atomic_load_explicit(&s->queued, memory_order_relaxed);
-    if (s->max != 0 && q >= s->max) {
-      *drop = s->overflow == OTPC_GE_DROP;
-      if (*drop)
-        atomic_fetch_add_explicit(&s->dropped, 1, memory_order_relaxed);
-      rc = OTPC_ELIMIT;
-    } else {
-      atomic_fetch_add_explicit(&s->queued, 1, memory_order_relaxed);
-      rc = 0;
-    }
-  }
-  pthread_mutex_unlock(&tab_lock);
-  return rc;
-}
-
-static int notify(otpc_proc_t *self, otpc_pid_t mgr, otpc_term_t event,
-                  otpc_gs_cont_fn cont, void *ctx, bool blocking) {
-  if (self == NULL || event.p == NULL)
-    return OTPC_EINVAL;
-  bool drop = false;
-  int rc = reserve(mgr, &drop);
-  if (rc == 0)
-    return otpc_sendf(self, mgr, "{'$otpc_notify', ~t}", &event);
-  if (rc == 1)
-    return otpc_sendf(self, mgr, "{notify, ~t}", &event);
-  if (drop)
-    return OTPC_ELIMIT;
-  /* Full, blocking: a sync_notify waits for the handlers. */
-  if (blocking) {
-    otpc_gs_result_t res;
-    rc = otpc_gen_event_sync_notify_blocking(self, mgr, event, &res);
-    otpc_msg_unref(res.term);
-    return rc;
-  }
-  if (cont == NULL)
-    return OTPC_ELIMIT;
-  rc = otpc_gen_event_sync_notify(self, mgr, event, cont, ctx);
-  return rc < 0 ? rc : 1;
-}
-
-int otpc_gen_event_notify(otpc_proc_t *self, otpc_pid_t mgr, otpc_term_t event,
-                          otpc_gs_cont_fn cont, void *ctx) {
-  return notify(self, mgr, event, cont, ctx, false);
-}
-
-int otpc_gen_event_notify_blocking(otpc_proc_t *self, otpc_pid_t mgr,
-                                   otpc_term_t event) {
-  return notify(self, mgr, event, NULL, NULL, true);
-}
-
-int otpc_gen_event_sync_notify(otpc_proc_t *self, otpc_pid_t mgr,
-                               otpc_term_t event, otpc_gs_cont_fn cont,
-                               void *ctx) {
-  if (cont == NULL || event.p == NULL)
-    return OTPC_EINVAL;
-  return rpc(self, mgr, -1, cont, ctx, NULL, "{sync_notify, ~t}", &event);
-}
-
-int otpc_gen_event_sync_notify_blocking(otpc_proc_t *self, otpc_pid_t mgr,
-                                        otpc_term_t event,
-                                        otpc_gs_result_t *res) {
-  if (res == NULL || event.p == NULL)
-    return OTPC_EINVAL;
-  return rpc(self, mgr, -1, NULL, NULL, res, "{sync_notify, ~t}", &event);
-}
-
-/* add_handler / add_sup_handler: registers the table, names it. */
-static int add(otpc_proc_t *self, otpc_pid_t mgr,
-               const otpc_gen_event_handler_t *h, otpc_term_t id,
-               otpc_term_t args, bool sup, otpc_gs_cont_fn cont, void *ctx,
-               otpc_gs_result_t *res) {
-  if (self == NULL || args.p == NULL)
-    return OTPC_EINVAL;
-  int rc = otpc_gen_event_register(h);
-  if (rc < 0)
-    return rc;
-  otpc_buf_t b;
-  otpc_buf_init(&b);
-  if (id.p == NULL)
-    rc = otpc_term_build(&b, NULL, "~a", h->module);
-  else
-    rc = otpc_term_build(&b, NULL, "{~a, ~t}", h->module, &id);
-  otpc_term_t ht = buf_term(&b);
-  otpc_pid_t me = otpc_self(self);
-  if (rc == 0 && sup)
-    rc = rpc(self, mgr, -1, cont, ctx, res, "{add_sup_handler, ~t, ~t, ~p}",
-             &ht, &args, &me);
-  else if (rc == 0)
-    rc =
-        rpc(self, mgr, -1, cont, ctx, res, "{add_handler, ~t, ~t}", &ht, &args);
-  otpc_buf_free(&b);
-  return rc;
-}
-
-int otpc_gen_event_add_handler(otpc_proc_t *self, otpc_pid_t mgr,
-                               const otpc_gen_event_handler_t *h,
-                               otpc_term_t id, otpc_term_t args,
-                               otpc_gs_cont_fn cont, void *ctx) {
-  if (cont == NULL)
-    return OTPC_EINVAL;
-  return add(self, mgr, h, id, args, false, cont, ctx, NULL);
-}
-
-int otpc_gen_event_add_handler_blocking(otpc_proc_t *self, otpc_pid_t mgr,
-                                        const otpc_gen_event_handler_t *h,
-                                        otpc_term_t id, otpc_term_t args,
-                                        otpc_gs_result_t *res) {
-  if (res == NULL)
-    return OTPC_EINVAL;
-  return add(self, mgr, h, id, args, false, NULL, NULL, res);
-}
-
-int otpc_gen_event_add_sup_handler(otpc_proc_t *self, otpc_pid_t mgr,
-                                   const otpc_gen_event_handler_t *h,
-                                   otpc_term_t id, otpc_term_t args,
-                                   otpc_gs_cont_fn cont, void *ctx) {
-  if (cont == NULL)
-    return OTPC_EINVAL;
-  return add(self, mgr, h, id, args, true, cont, ctx, NULL);
-}
-
-int otpc_gen_event_add_sup_handler_blocking(otpc_proc_t *self, otpc_pid_t mgr,
-                                            const otpc_gen_event_handler_t *h,
-                                            otpc_term_t id, otpc_term_t args,
-                                            otpc_gs_result_t *res) {
-  if (res == NULL)
-    return OTPC_EINVAL;
-  return add(self, mgr, h, id, args, true, NULL, NULL, res);
-}
-
-int otpc_gen_event_delete_handler(otpc_proc_t *self, otpc_pid_t mgr,
-                                  otpc_term_t handler, otpc_term_t args,
-                                  otpc_gs_cont_fn cont, void *ctx) {
-  if (cont == NULL || handler.p == NULL || args.p == NULL)
-    return OTPC_EINVAL;
-  return rpc(self, mgr, -1, cont, ctx, NULL, "{delete_handler, ~t, ~t}",
-             &handler, &args);
-}
-
-int otpc_gen_event_delete_handler_blocking(otpc_proc_t *self, otpc_pid_t mgr,
-                                           otpc_term_t handler,
-                                           otpc_term_t args,
-                                           otpc_gs_result_t *res) {
-  if (res == NULL || handler.p == NULL || args.p == NULL)
-    return OTPC_EINVAL;
-  return rpc(self, mgr, -1, NULL, NULL, res, "{delete_handler, ~t, ~t}",
-             &handler, &args);
-}
-
-static int swap(otpc_proc_t *self, otpc_pid_t mgr, otpc_term_t h1,
-                otpc_term_t args1, const otpc_gen_event_handler_t *h2,
-                otpc_term_t id2, otpc_term_t args2, otpc_gs_cont_fn cont,
-                void *ctx, otpc_gs_result_t *res) {
-  if (h1.p == NULL || args1.p == NULL || args2.p == NULL)
-    return OTPC_EINVAL;
-  int rc = otpc_gen_event_register(h2);
-  if (rc < 0)
-    return rc;
-  otpc_buf_t b;
-  otpc_buf_init(&b);
-  if (id2.p == NULL)
-    rc = otpc_term_build(&b, NULL, "~a", h2->module);
-  else
-    rc = otpc_term_build(&b, NULL, "{~a, ~t}", h2->module, &id2);
-  otpc_term_t ht = buf_term(&b);
-  if (rc == 0)
-    rc = rpc(self, mgr, -1, cont, ctx, res, "{swap_handler, ~t, ~t, ~t, ~t}",
-             &h1, &args1, &ht, &args2);
-  otpc_buf_free(&b);
-  return rc;
-}
-
-int otpc_gen_event_swap_handler(otpc_proc_t *self, otpc_pid_t mgr,
-                                otpc_term_t h1, otpc_term_t args1,
-                                const otpc_gen_event_handler_t *h2,
-                                otpc_term_t id2, otpc_term_t args2,
-                                otpc_gs_cont_fn cont, void *ctx) {
-  if (cont == NULL)
-    return OTPC_EINVAL;
-  return swap(self, mgr, h1, args1, h2, id2, args2, cont, ctx, NULL);
-}
-
-int otpc_gen_event_swap_handler_blocking(otpc_proc_t *self, otpc_pid_t mgr,
-                                         otpc_term_t h1, otpc_term_t args1,
-                                         const otpc_gen_event_handler_t *h2,
-                                         otpc_term_t id2, otpc_term_t args2,
-                                         otpc_gs_result_t *res) {
-  if (res == NULL)
-    return OTPC_EINVAL;
-  return swap(self, mgr, h1, args1, h2, id2, args2, NULL, NULL, res);
-}
-
-int otpc_gen_event_which_handlers(otpc_proc_t *self, otpc_pid_t mgr,
-                                  otpc_gs_cont_fn cont, void *ctx) {
-  if (cont == NULL)
-    return OTPC_EINVAL;
-  return rpc(self, mgr, -1, cont, ctx, NULL, "which_handlers");
-}
-
-int otpc_gen_event_which_handlers_blocking(otpc_proc_t *self, otpc_pid_t mgr,
-                                           otpc_gs_result_t *res) {
-  if (res == NULL)
-    return OTPC_EINVAL;
-  return rpc(self, mgr, -1, NULL, NULL, res, "which_handlers");
-}
-
-int otpc_gen_event_call(otpc_proc_t *self, otpc_pid_t mgr, otpc_term_t handler,
-                        otpc_term_t query, int64_t timeout_ms,
-                        otpc_gs_cont_fn cont, void *ctx) {
-  if (cont == NULL || handler.p == NULL || query.p == NULL)
-    return OTPC_EINVAL;
-  return rpc(self, mgr, timeout_ms, cont, ctx, NULL, "{call, ~t, ~t}", &handler,
-             &query);
-}
-
-int otpc_gen_event_call_blocking(otpc_proc_t *self, otpc_pid_t mgr,
-                                 otpc_term_t handler, otpc_term_t query,
-                                 int64_t timeout_ms, otpc_gs_result_t *res) {
-  if (res == NULL || handler.p == NULL || query.p == NULL)
-    return OTPC_EINVAL;
-  return rpc(self, mgr, timeout_ms, NULL, NULL, res, "{call, ~t, ~t}", &handler,
-             &query);
-}
