@@ -146,4 +146,5 @@ install: lib
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')
 
--include $(LIB_OBJS:.o=.d) $(FUZZ_OBJS:.o=.d) $(CNODE_TOOL_OBJS:.o=.d)
+# Every object's header dependencies (library, tools, tests, fuzz targets).
+-include $(shell find $(BUILD) -name '*.d' -not -path '$(BUILD)/asan/*' 2>/dev/null)
