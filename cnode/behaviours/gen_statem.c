@@ -15,428 +15,7 @@
 #include <string.h>
 
 #include "gen.h"
-
-/* ------------------------------------------------------------- events */
-
-/* An event owns a message holding its terms; content, from and name are
- * views into it, so a mailbox message becomes an event without a copy. */
-typedef struct ev {
-  otpc_sm_type_t type;
-  otpc_msg_t *msg;
-  otpc_term_t content, from, name;
-} ev_t;
-
-/* A deque small in practice (inserted and postponed events). */
-typedef struct evq {
-  ev_t *v;
-  size_t head, len, cap;
-} evq_t;
-
-static int evq_room(evq_t *q, size_t front, size_t back) {
-  if (q->head >= front && q->head + q->len + back <= q->cap)
-    return 0;
-  size_t need = front + q->len + back;
-  size_t cap = q->cap < 8 ? 8 : q->cap;
-  while (cap < need + front)
-    cap *= 2;
-  ev_t *v = malloc(cap * sizeof *v);
-  if (v == NULL)
-    return OTPC_ENOMEM;
-  /* Leave `front` free slots before the events, `back` after. */
-  if (q->len > 0)
-    memcpy(v + front, q->v + q->head, q->len * sizeof *v);
-  free(q->v);
-  q->v = v;
-  q->cap = cap;
-  q->head = front;
-  return 0;
-}
-
-static int evq_push(evq_t *q, ev_t e) {
-  int rc = evq_room(q, 0, 1);
-  if (rc == 0)
-    q->v[q->head + q->len++] = e;
-  return rc;
-}
-
-static bool evq_pop(evq_t *q, ev_t *e) {
-  if (q->len == 0)
-    return false;
-  *e = q->v[q->head++];
-  if (--q->len == 0)
-    q->head = 0;
-  return true;
-}
-
-/* Moves all of `src`, in order, in front of q's events. */
-static int evq_prepend(evq_t *q, evq_t *src) {
-  if (src->len == 0)
-    return 0;
-  int rc = evq_room(q, src->len, 0);
-  if (rc < 0)
-    return rc;
-  q->head -= src->len;
-  memcpy(q->v + q->head, src->v + src->head, src->len * sizeof *q->v);
-  q->len += src->len;
-  src->len = src->head = 0;
-  return 0;
-}
-
-static void evq_free(evq_t *q) {
-  ev_t e;
-  while (evq_pop(q, &e))
-    otpc_msg_unref(e.msg);
-  free(q->v);
-  memset(q, 0, sizeof *q);
-}
-
-/* ------------------------------------------------------------- timers */
-
-enum { T_NONE = 0, T_RUNNING, T_ZERO };
-
-/* A running timeout. `nm` holds {Name, Msg} (Name undefined but for
- * generic timeouts). A running timer sends {'$otpc_sm_timeout', Gen}: a
- * message whose Gen is no live timer's is one that fired while being
- * cancelled, dropped as OTP's cancel_timer flushes it. */
-typedef struct tmr {
-  otpc_sm_type_t kind;
-  int st;
-  otpc_msg_t *nm;
-  uint64_t gen;
-  uint64_t t0order; /* T_ZERO: position in the zero-timeout queue */
-  otpc_ref_t tref;
-} tmr_t;
-
-/* A timeout action: ms as in the header, nm {Name, Msg}. */
-typedef struct tact {
-  otpc_sm_type_t kind;
-  int64_t ms;
-  otpc_msg_t *nm;
-  bool zero; /* it (re)started a zero timeout */
-} tact_t;
-
-typedef struct reply {
-  otpc_gs_from_t from;
-  otpc_msg_t *reply;
-} reply_t;
-
-/* ------------------------------------------------------------ machine */
-
-enum { CB_NONE = 0, CB_INIT, CB_EVENT, CB_ENTER };
-
-struct otpc_sm {
-  const otpc_gen_statem_t *cls;
-  otpc_proc_t *self;
-  void *data;
-  otpc_pid_t parent;
-  otpc_buf_t state;    /* the committed state */
-  otpc_buf_t nstate;   /* NextState while an event is processed */
-  otpc_sm_fn state_fn; /* state_functions: the committed state's, or NULL */
-  evq_t q, postponed;
-  tmr_t *tm;
-  size_t ntm, captm;
-  uint64_t next_gen, next_t0;
-  bool terminated, in_cb;
-  int cb;
-  /* What the running callback said. */
-  bool has_next, repeat, stop, ignore;
-  otpc_buf_t next, reason;
-  otpc_msg_t *bad; /* the first bad action or result: the stop reason */
-  size_t replies_before_bad;
-  reply_t *rep;
-  size_t nrep, caprep;
-  /* Accumulated over an event's callback and its enter calls. */
-  bool postpone;
-  evq_t nexts;
-  tact_t *ta;
-  size_t nta, capta;
-  otpc_gs_from_t from; /* the call being handled */
-  /* The event being handled holds this reference until its transition;
-   * a stop on the way leaves it to sm_free. */
-  otpc_msg_t *cur_msg;
-};
-
-static otpc_term_t buf_term(const otpc_buf_t *b) {
-  return (otpc_term_t){b->data, b->len};
-}
-
-static int copy_term(otpc_buf_t *b, otpc_term_t t) {
-  b->len = 0;
-  return otpc_buf_append(b, t.p, t.len);
-}
-
-static bool term_same(otpc_term_t a, otpc_term_t b) {
-  if (a.len == b.len && memcmp(a.p, b.p, a.len) == 0)
-    return true;
-  return otpc_term_compare_exact(a, b) == 0;
-}
-
-static bool in_cb(const otpc_sm_t *sm) {
-  return sm != NULL && sm->cb != CB_NONE;
-}
-
-/* Records the first bad action: OTP stops there with this reason. */
-static void set_bad(otpc_sm_t *sm, const char *fmt, ...) {
-  if (sm->bad != NULL)
-    return;
-  otpc_buf_t b;
-  otpc_buf_init(&b);
-  va_list ap;
-  va_start(ap, fmt);
-  int rc = otpc_term_vbuild(&b, NULL, fmt, ap);
-  va_end(ap);
-  if (rc != 0 || otpc_msg_from_term(buf_term(&b), &sm->bad) != 0)
-    (void)otpc_msg_build(&sm->bad, NULL, "bad_action");
-  otpc_buf_free(&b);
-  sm->replies_before_bad = sm->nrep;
-}
-
-int otpc_sm_next_state(otpc_sm_t *sm, otpc_term_t state) {
-  if (!in_cb(sm) || state.p == NULL)
-    return OTPC_EINVAL;
-  int rc = copy_term(&sm->next, state);
-  sm->has_next = rc == 0;
-  return rc;
-}
-
-/* The *f setters: build the term, then set it as the plain setter does. */
-static int vset(otpc_sm_t *sm, int (*set)(otpc_sm_t *, otpc_term_t),
-                const char *fmt, va_list ap) {
-  otpc_buf_t b;
-  otpc_buf_init(&b);
-  int rc = otpc_term_vbuild(&b, NULL, fmt, ap);
-  if (rc == 0)
-    rc = set(sm, buf_term(&b));
-  otpc_buf_free(&b);
-  return rc;
-}
-
-int otpc_sm_next_statef(otpc_sm_t *sm, const char *fmt, ...) {
-  va_list ap;
-  va_start(ap, fmt);
-  int rc = vset(sm, otpc_sm_next_state, fmt, ap);
-  va_end(ap);
-  return rc;
-}
-
-void otpc_sm_repeat_state(otpc_sm_t *sm) {
-  if (in_cb(sm) && sm->cb != CB_INIT)
-    sm->repeat = true;
-}
-
-int otpc_sm_stop(otpc_sm_t *sm, otpc_term_t reason) {
-  if (!in_cb(sm) || reason.p == NULL)
-    return OTPC_EINVAL;
-  int rc = copy_term(&sm->reason, reason);
-  sm->stop = rc == 0;
-  return rc;
-}
-
-int otpc_sm_stopf(otpc_sm_t *sm, const char *fmt, ...) {
-  va_list ap;
-  va_start(ap, fmt);
-  int rc = vset(sm, otpc_sm_stop, fmt, ap);
-  va_end(ap);
-  return rc;
-}
-
-void otpc_sm_ignore(otpc_sm_t *sm) {
-  if (in_cb(sm) && sm->cb == CB_INIT)
-    sm->ignore = true;
-}
-
-void *otpc__grow(void *v, size_t *cap, size_t n, size_t elem, size_t first) {
-  if (n < *cap)
-    return v;
-  size_t c = *cap ? *cap * 2 : first;
-  void *nv = realloc(v, c * elem);
-  if (nv != NULL)
-    *cap = c;
-  return nv;
-}
-
-static int add_reply(otpc_sm_t *sm, const otpc_gs_from_t *from, otpc_msg_t *m) {
-  reply_t *r = otpc__grow(sm->rep, &sm->caprep, sm->nrep, sizeof *r, 4);
-  if (r == NULL) {
-    otpc_msg_unref(m);
-    return OTPC_ENOMEM;
-  }
-  sm->rep = r;
-  sm->rep[sm->nrep].from = *from;
-  sm->rep[sm->nrep++].reply = m;
-  return 0;
-}
-
-int otpc_sm_reply(otpc_sm_t *sm, const otpc_gs_from_t *from,
-                  otpc_term_t reply) {
-  if (!in_cb(sm) || from == NULL || from->tag_len == 0 || reply.p == NULL)
-    return OTPC_EINVAL;
-  otpc_msg_t *m;
-  int rc = otpc_msg_from_term(reply, &m);
-  return rc < 0 ? rc : add_reply(sm, from, m);
-}
-
-int otpc_sm_replyf(otpc_sm_t *sm, const otpc_gs_from_t *from, const char *fmt,
-                   ...) {
-  otpc_buf_t b;
-  otpc_buf_init(&b);
-  va_list ap;
-  va_start(ap, fmt);
-  int rc = otpc_term_vbuild(&b, NULL, fmt, ap);
-  va_end(ap);
-  if (rc == 0)
-    rc = otpc_sm_reply(sm, from, buf_term(&b));
-  otpc_buf_free(&b);
-  return rc;
-}
-
-void otpc_sm_postpone(otpc_sm_t *sm) {
-  if (!in_cb(sm))
-    return;
-  if (sm->cb == CB_ENTER)
-    set_bad(sm, "{bad_state_enter_action_from_state_function, postpone}");
-  else if (sm->cb == CB_EVENT)
-    sm->postpone = true; /* init: ignored, as OTP appends {postpone,false} */
-}
-
-/* The atom of an event type, for terms built from events. */
-static const char *type_name(otpc_sm_type_t t) {
-  static const char *const names[] = {"enter",         "call",     "cast",
-                                      "info",          "internal", "timeout",
-                                      "state_timeout", "timeout"};
-  return t <= OTPC_SM_GENERIC_TIMEOUT ? names[t] : "undefined";
-}
-
-/* An event owning {Content, From, Name} (From and Name undefined when
- * the type has none). */
-static int ev_make(ev_t *e, otpc_sm_type_t type, otpc_term_t content,
-                   const otpc_gs_from_t *from, otpc_term_t name) {
-  static const uint8_t undef[] = {119, 9,   'u', 'n', 'd', 'e',
-                                  'f', 'i', 'n', 'e', 'd'};
-  otpc_term_t u = {undef, sizeof undef};
-  otpc_term_t tag = u, nm = name.p != NULL ? name : u;
-  otpc_pid_t pid = {0};
-  if (from != NULL) {
-    tag = (otpc_term_t){from->tag, from->tag_len};
-    pid = from->pid;
-  }
-  int rc = from != NULL ? otpc_msg_build(&e->msg, NULL, "{~t, {~p, ~t}, ~t}",
-                                         &content, &pid, &tag, &nm)
-                        : otpc_msg_build(&e->msg, NULL, "{~t, ~t, ~t}",
-                                         &content, &u, &nm);
-  if (rc < 0)
-    return rc;
-  otpc_term_t t = otpc_msg_term(e->msg);
-  e->type = type;
-  otpc_term_element(t, 0, &e->content);
-  otpc_term_element(t, 1, &e->from);
-  otpc_term_element(t, 2, &e->name);
-  return 0;
-}
-
-int otpc_sm_next_event(otpc_sm_t *sm, const otpc_sm_event_t *ev) {
-  if (!in_cb(sm) || ev == NULL || ev->content.p == NULL ||
-      ev->type == OTPC_SM_ENTER || ev->type > OTPC_SM_GENERIC_TIMEOUT ||
-      (ev->type == OTPC_SM_CALL && ev->from == NULL) ||
-      (ev->type == OTPC_SM_GENERIC_TIMEOUT && ev->name.p == NULL))
-    return OTPC_EINVAL;
-  if (sm->cb == CB_ENTER) {
-    set_bad(sm,
-            "{bad_state_enter_action_from_state_function, "
-            "{next_event, ~a, ~t}}",
-            type_name(ev->type), &ev->content);
-    return 0;
-  }
-  ev_t e;
-  otpc_term_t none = {NULL, 0};
-  int rc = ev_make(&e, ev->type, ev->content,
-                   ev->type == OTPC_SM_CALL ? ev->from : NULL,
-                   ev->type == OTPC_SM_GENERIC_TIMEOUT ? ev->name : none);
-  if (rc == 0 && (rc = evq_push(&sm->nexts, e)) < 0)
-    otpc_msg_unref(e.msg);
-  return rc;
-}
-
-int otpc_sm_next_internal(otpc_sm_t *sm, otpc_term_t content) {
-  otpc_sm_event_t ev = {OTPC_SM_INTERNAL, content, NULL, {NULL, 0}};
-  return otpc_sm_next_event(sm, &ev);
-}
-
-static int add_timeout(otpc_sm_t *sm, otpc_sm_type_t kind, otpc_term_t name,
-                       int64_t ms, otpc_term_t msg) {
-  if (!in_cb(sm) || ms < OTPC_SM_UPDATE || msg.p == NULL ||
-      (kind == OTPC_SM_GENERIC_TIMEOUT && name.p == NULL))
-    return OTPC_EINVAL;
-  tact_t *ta = otpc__grow(sm->ta, &sm->capta, sm->nta, sizeof *ta, 4);
-  if (ta == NULL)
-    return OTPC_ENOMEM;
-  sm->ta = ta;
-  otpc_msg_t *m;
-  int rc;
-  if (kind == OTPC_SM_GENERIC_TIMEOUT)
-    rc = otpc_msg_build(&m, NULL, "{~t, ~t}", &name, &msg);
-  else
-    rc = otpc_msg_build(&m, NULL, "{undefined, ~t}", &msg);
-  if (rc < 0)
-    return rc;
-  sm->ta[sm->nta++] = (tact_t){kind, ms, m, false};
-  return 0;
-}
-
-int otpc_sm_timeout(otpc_sm_t *sm, int64_t ms, otpc_term_t msg) {
-  return add_timeout(sm, OTPC_SM_TIMEOUT, (otpc_term_t){NULL, 0}, ms, msg);
-}
-
-int otpc_sm_state_timeout(otpc_sm_t *sm, int64_t ms, otpc_term_t msg) {
-  return add_timeout(sm, OTPC_SM_STATE_TIMEOUT, (otpc_term_t){NULL, 0}, ms,
-                     msg);
-}
-
-int otpc_sm_generic_timeout(otpc_sm_t *sm, otpc_term_t name, int64_t ms,
-                            otpc_term_t msg) {
-  return add_timeout(sm, OTPC_SM_GENERIC_TIMEOUT, name, ms, msg);
-}
-
-int otpc_sm_cancel_timeout(otpc_sm_t *sm, otpc_sm_type_t type,
-                           otpc_term_t name) {
-  static const uint8_t undef[] = {119, 9,   'u', 'n', 'd', 'e',
-                                  'f', 'i', 'n', 'e', 'd'};
-  if (type != OTPC_SM_TIMEOUT && type != OTPC_SM_STATE_TIMEOUT &&
-      type != OTPC_SM_GENERIC_TIMEOUT)
-    return OTPC_EINVAL;
-  /* {Type, cancel} is {Type, infinity, undefined} in OTP. */
-  return add_timeout(sm, type, name, OTPC_SM_INFINITY,
-                     (otpc_term_t){undef, sizeof undef});
-}
-
-void otpc_sm_hibernate(otpc_sm_t *sm) {
-  (void)sm;
-}
-
-otpc_proc_t *otpc_sm_proc(otpc_sm_t *sm) {
-  return sm != NULL ? sm->self : NULL;
-}
-
-int otpc__gen_reply_from(otpc_proc_t *self, otpc_term_t from, const char *fmt,
-                         ...) {
-  otpc_gs_from_t f;
-  otpc_term_t tag;
-  if (otpc_term_match(from, NULL, "{~p, ~t}", &f.pid, &tag) != 0 ||
-      tag.len > OTPC_GS_TAG_MAX)
-    return OTPC_EINVAL;
-  f.tag_len = tag.len;
-  memcpy(f.tag, tag.p, tag.len);
-  otpc_buf_t b;
-  otpc_buf_init(&b);
-  va_list ap;
-  va_start(ap, fmt);
-  int rc = otpc_term_vbuild(&b, NULL, fmt, ap);
-  va_end(ap);
-  if (rc == 0)
-    rc = otpc_gen_server_reply(self, &f, buf_term(&b));
-  otpc_buf_free(&b);
-  return rc;
-}
+#include "gen_statem_int.h"
 
 /* ---------------------------------------------------------- the loop */
 
@@ -447,7 +26,7 @@ static void reset_cb(otpc_sm_t *sm) {
 
 static void reset_actions(otpc_sm_t *sm) {
   sm->postpone = false;
-  evq_free(&sm->nexts);
+  otpc__sm_evq_free(&sm->nexts);
   for (size_t i = 0; i < sm->nta; i++)
     otpc_msg_unref(sm->ta[i].nm);
   sm->nta = 0;
@@ -561,10 +140,10 @@ static bool read_result(otpc_sm_t *sm, bool state_call) {
     otpc_term_t n = buf_term(&sm->next);
     if (!term_same(n, buf_term(&sm->nstate))) {
       if (!state_call) {
-        set_bad(sm,
-                "{bad_state_enter_return_from_state_function, "
-                "{next_state, ~t}}",
-                &n);
+        otpc__sm_set_bad(sm,
+                         "{bad_state_enter_return_from_state_function, "
+                         "{next_state, ~t}}",
+                         &n);
         stop_bad(sm);
       }
       /* Swap: nstate takes the new state. */
@@ -636,7 +215,7 @@ static void start_timer(otpc_sm_t *sm, tmr_t *t, int64_t ms, otpc_msg_t *nm) {
       otpc_send_after(otpc_proc_rt(sm->self), (uint64_t)ms, otpc_self(sm->self),
                       m, &t->tref) < 0) {
     otpc_msg_unref(m);
-    otpc_exitf(sm->self, "{timer_failed, ~a}", type_name(t->kind));
+    otpc_exitf(sm->self, "{timer_failed, ~a}", otpc__sm_type_name(t->kind));
   }
   otpc_msg_unref(m);
   t->st = T_RUNNING;
@@ -699,7 +278,7 @@ static void transition(otpc_sm_t *sm, ev_t *e) {
   sm->cur_msg = NULL;
   if (e->msg != NULL) {
     if (sm->postpone) {
-      if (evq_push(&sm->postponed, *e) < 0)
+      if (otpc__sm_evq_push(&sm->postponed, *e) < 0)
         otpc_exitf(sm->self, "enomem");
     } else {
       otpc_msg_unref(e->msg);
@@ -711,7 +290,7 @@ static void transition(otpc_sm_t *sm, ev_t *e) {
     cancel_timer(sm, find_timer(sm, OTPC_SM_TIMEOUT, none));
   } else {
     /* A state change: the postponed events are retried, first. */
-    if (evq_prepend(&sm->q, &sm->postponed) < 0)
+    if (otpc__sm_evq_prepend(&sm->q, &sm->postponed) < 0)
       otpc_exitf(sm->self, "enomem");
     cancel_timer(sm, find_timer(sm, OTPC_SM_STATE_TIMEOUT, none));
     cancel_timer(sm, find_timer(sm, OTPC_SM_TIMEOUT, none));
@@ -722,7 +301,7 @@ static void transition(otpc_sm_t *sm, ev_t *e) {
   }
   run_timeouts(sm);
   /* Inserted events go before everything, in the order given. */
-  if (evq_prepend(&sm->q, &sm->nexts) < 0)
+  if (otpc__sm_evq_prepend(&sm->q, &sm->nexts) < 0)
     otpc_exitf(sm->self, "enomem");
 }
 
@@ -776,7 +355,7 @@ static void drain(otpc_sm_t *sm) {
       if (otpc_yield(sm->self, drain_step, NULL) == 0)
         return;
     }
-    if (evq_pop(&sm->q, &e)) {
+    if (otpc__sm_evq_pop(&sm->q, &e)) {
       run_event(sm, &e);
       continue;
     }
@@ -873,9 +452,9 @@ static void sm_free(otpc_sm_t *sm) {
   reset_actions(sm);
   free(sm->rep);
   free(sm->ta);
-  evq_free(&sm->q);
-  evq_free(&sm->postponed);
-  evq_free(&sm->nexts);
+  otpc__sm_evq_free(&sm->q);
+  otpc__sm_evq_free(&sm->postponed);
+  otpc__sm_evq_free(&sm->nexts);
   otpc_buf_free(&sm->state);
   otpc_buf_free(&sm->nstate);
   otpc_buf_free(&sm->next);
