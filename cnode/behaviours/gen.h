@@ -33,12 +33,12 @@ int otpc__gen_call(otpc_proc_t *self, otpc_pid_t server, bool pid_label,
 
 /* Room for one more element in an array of n used of *cap (elem bytes
  * each), doubling from `first`: the array (moved or not), or NULL with v
- * untouched when memory ran out. Defined in gen_statem.c. */
+ * untouched when memory ran out. Defined in gen_statem_actions.c. */
 void *otpc__grow(void *v, size_t *cap, size_t n, size_t elem, size_t first);
 
 /* gen:reply(From, Reply) with From the term {Pid, Tag} of a request and
  * the reply built from fmt; a From of another shape is ignored. Defined in
- * gen_statem.c. */
+ * gen_statem_actions.c. */
 int otpc__gen_reply_from(otpc_proc_t *self, otpc_term_t from, const char *fmt,
                          ...);
 
