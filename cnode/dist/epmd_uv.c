@@ -232,8 +232,6 @@ struct otpc__epmd_host {
   uint64_t next_id; /* 0 is the node itself */
   int refs;         /* the listener + clients; freed at 0 once closing */
   bool closing;
-  void (*log)(void *ud, const char *line);
-  void *log_ud;
 };
 
 static void host_unref(otpc__epmd_host_t *h) {
@@ -364,14 +362,11 @@ static void on_listener_closed(uv_handle_t *hd) {
 }
 
 int otpc__epmd_host_start(uv_loop_t *loop, uint16_t port,
-                          void (*log)(void *ud, const char *line), void *log_ud,
                           otpc__epmd_host_t **out, otpc_err_t *err) {
   otpc__epmd_host_t *h = calloc(1, sizeof *h);
   if (h == NULL)
     return OTPC_ENOMEM;
   h->loop = loop;
-  h->log = log;
-  h->log_ud = log_ud;
   h->refs = 1;
   int rc = otpc__epmd_srv_init(&h->srv, port);
   if (rc != 0) {

@@ -45,7 +45,6 @@ typedef struct otpc__epmd_host otpc__epmd_host_t;
  * NAMES as the real epmd does (epmd_proto.h). OTPC_EINVAL with err when
  * the port cannot be bound (another epmd came up meanwhile). */
 int otpc__epmd_host_start(uv_loop_t *loop, uint16_t port,
-                          void (*log)(void *ud, const char *line), void *log_ud,
                           otpc__epmd_host_t **out, otpc_err_t *err);
 /* Registers the node itself (for as long as the server runs); its
  * creation as epmd's ALIVE2 answer gives it. */

@@ -929,11 +929,26 @@ static void on_spawn_request(conn_t *c, const otpc__dctl_t *d) {
   otpc__dctl_t x = {.from_name = OTPC_ATOM_NONE, .to = d->from};
   bool pe = (c->hs.flags & OTPC__DFLAG_EXIT_PAYLOAD) != 0;
   unsigned fl = 0, dead = 0;
+  otpc_msg_t *done = NULL;
   r.result_atom = n->a_notsup;
-  if (h == NULL || h->spawn(h->ud, d, &r.result_pid, &fl, &r.result_atom)) {
+  int rc = h == NULL ? OTPC_ENOTSUP
+                     : h->spawn(h->ud, d, &r.result_pid, &fl, &r.result_atom,
+                                &done);
+  r.result_is_pid = rc >= 0;
+  r.spawn_flags = rc >= 0 ? fl : 0;
+  if (rc != 0)
     conn_ctl(c, &r, NULL);
-    return;
+  if (rc > 0) {
+    /* Ran already: its DOWN follows the reply on the same lane. */
+    x.from = r.result_pid;
+    x.op = pe ? OTPC__DOP_PAYLOAD_MONITOR_P_EXIT : OTPC__DOP_MONITOR_P_EXIT;
+    x.ref = d->ref;
+    x.reason = otpc_msg_term(done);
+    conn_ctl(c, &x, pe ? done : NULL);
+    otpc_msg_unref(done);
   }
+  if (rc != 0)
+    return;
   x.from = r.result_pid;
   if ((fl & 1) && otpc__rt_remote_link(n->rt, d->from, x.from) == 0)
     link_add(c->peer, x.from, d->from);
@@ -946,8 +961,6 @@ static void on_spawn_request(conn_t *c, const otpc__dctl_t *d) {
     VPUSH(c->peer->mons_in, m);
   } else if (fl & 2)
     dead |= 2;
-  r.spawn_flags = fl;
-  r.result_is_pid = true;
   conn_ctl(c, &r, NULL);
   x.reason = otpc_msg_term(n->m_noproc);
   x.op = pe ? OTPC__DOP_PAYLOAD_EXIT : OTPC__DOP_EXIT;
@@ -1603,8 +1616,8 @@ int otpc_node_start(const otpc_node_opts_t *opts, otpc_node_t **out,
   n->epmd_fd = tcp_connect_blocking("127.0.0.1", n->o.epmd_port);
   if (n->epmd_fd < 0) {
     otpc_err_t herr = {0};
-    if (otpc__epmd_host_start(&n->loop, n->o.epmd_port, NULL, NULL,
-                              &n->epmd_host, &herr) == 0) {
+    if (otpc__epmd_host_start(&n->loop, n->o.epmd_port, &n->epmd_host, &herr) ==
+        0) {
       rc = otpc__epmd_host_register(n->epmd_host, n->name, alive, port,
                                     &n->creation, err);
       if (rc != 0)

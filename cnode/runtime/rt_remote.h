@@ -35,8 +35,8 @@ typedef struct otpc__remote_ops {
   int (*down)(void *ud, otpc_pid_t from, otpc_pid_t to, const otpc_ref_t *ref,
               otpc_term_t reason);
   /* {Name, Node} ! Msg. May be NULL (the send is then dropped). */
-  int (*reg_send)(void *ud, otpc_pid_t from, otpc_atom_t node,
-                  otpc_atom_t name, otpc_msg_t *msg);
+  int (*reg_send)(void *ud, otpc_pid_t from, otpc_atom_t node, otpc_atom_t name,
+                  otpc_msg_t *msg);
   /* monitor(process, {Name, Node}) under ref; the runtime records the
    * monitor with a pseudo pid {Node, 0, 0, 0} as its target, to which the
    * DOWN (from) and the demonitor (to) then refer. May be NULL
