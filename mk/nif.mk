@@ -17,7 +17,7 @@ NIF_EXAMPLE := $(BUILD)/lib/otpc_nif_example.so
 # The probe library of test/nif_SUITE, in two builds (for the hot upgrade)
 # and one claiming another OTP (for the loader's message).
 NIF_PROBES := $(BUILD)/nif/v1/otpc_nif_probe.so $(BUILD)/nif/v2/otpc_nif_probe.so \
-              $(BUILD)/nif/otp99/otpc_nif_probe.so
+              $(BUILD)/nif/otp99/otpc_nif_probe.so $(BUILD)/nif/asan/otpc_nif_probe.so
 
 # Libraries are written to a temporary name and renamed into place, also
 # in priv/ (not through PRIV_FILES, whose `cp -f` rewrites the file in
@@ -58,6 +58,17 @@ $(BUILD)/nif/otp99/otpc_nif_probe.so: nif/test/otpc_nif_probe.c $(NIF_A) include
 	$(CC) $(CPPFLAGS) $(NIF_CFLAGS) -UOTPC_NIF_OTP_RELEASE \
 	  -DOTPC_NIF_OTP_RELEASE=99 -DPROBE_VERSION=99 -DPROBE_FAKE_NIF_MINOR=99 \
 	  -shared -o $@.tmp $< $(NIF_A) -lm && mv -f $@.tmp $@
+
+# The probe with ASan+UBSan, toolkit included, in every build: nif_SUITE
+# loads it into a peer VM started with the ASan runtime preloaded.
+$(BUILD)/nif/asan/otpc_nif_probe.so: nif/test/otpc_nif_probe.c $(NIF_SRCS) \
+    c_src/error.c include/otpc/nif.h $(wildcard nif/*.h)
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) -Inif -std=c11 -Wall -Wextra -Werror -g -O1 -fPIC \
+	  -fsanitize=address,undefined -fno-omit-frame-pointer \
+	  -fno-sanitize-recover=undefined -DOTPC_NIF_OTP_RELEASE=$(OTP_RELEASE) \
+	  -DPROBE_VERSION=1 -shared -o $@.tmp nif/test/otpc_nif_probe.c \
+	  $(NIF_SRCS) c_src/error.c && mv -f $@.tmp $@
 
 # The spec parser needs no VM: it is fuzzed on its own.
 $(BUILD)/fuzz/fuzz_nif_spec: $(BUILD)/fuzzobj/test/fuzz/fuzz_nif_spec.o \

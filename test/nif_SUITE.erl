@@ -18,7 +18,10 @@
          dirty_schedulers/1, resource_dtor_and_owner_down/1, resource_binary/1,
          yield_1ms_rule/1, pool_results_and_errors/1, pool_backpressure/1,
          pool_cancel_running/1, pool_cancel_queued/1, loader_errors/1,
-         hot_upgrade/1, prop_any_roundtrip/1, prop_decoders/1, prop_add/1]).
+         hot_upgrade/1, prop_any_roundtrip/1, prop_decoders/1, prop_add/1,
+         asan_peer/1]).
+%% Run on the ASan peer by asan_peer/1.
+-export([asan_checks/0]).
 
 -define(NUMTESTS, 300).
 -define(P, otpc_nif_probe).
@@ -31,7 +34,7 @@ all() ->
      resource_dtor_and_owner_down, resource_binary, yield_1ms_rule,
      pool_results_and_errors, pool_backpressure, pool_cancel_running,
      pool_cancel_queued, loader_errors, prop_any_roundtrip, prop_decoders, prop_add,
-     hot_upgrade].
+     asan_peer, hot_upgrade].
 
 init_per_suite(Config) ->
     ok = load_probe(Config, "v1"),
@@ -461,6 +464,69 @@ hot_upgrade(Config) ->
     {dtor, 2, 200} = recv(fun(M) -> element(1, M) =:= dtor end),
     %% The pool of v2 runs (v1's stopped with its library).
     {ok, 3} = otpc_nif:await(?P:job_sum([1, 2]), ?TIMEOUT),
+    ok.
+
+%%% The toolkit under AddressSanitizer ------------------------------------
+
+%% The NIFs of the suite are built without sanitizers (the stock VM cannot
+%% load an ASan library); this case loads the ASan+UBSan build of the probe
+%% (toolkit included) into a peer VM started with the ASan runtime
+%% preloaded, and runs the decoders, deep terms, badarg, failure, resources
+%% and the pool there. An ASan or UBSan finding aborts the peer, and the
+%% call fails with the peer gone.
+asan_peer(Config) ->
+    Lib = lib_path("asan"),
+    Runtime = asan_runtime(Lib ++ ".so"),
+    {ok, Peer, Node} = peer:start(#{name => list_to_atom("nif_asan_" ++ integer_to_list(erlang:unique_integer([positive]))),
+                                    args => ["-pa", filename:dirname(code:which(otpc_nif))],
+                                    env => [{"LD_PRELOAD", Runtime},
+                                            {"ASAN_OPTIONS", "detect_leaks=0:abort_on_error=1"},
+                                            {"UBSAN_OPTIONS", "halt_on_error=1"}],
+                                    wait_boot => 60000}),
+    try
+        Src = filename:join(?config(data_dir, Config), "otpc_nif_probe.erl"),
+        {ok, ?P, Bin} = compile:file(Src, [binary, return_errors, {d, 'LIB', Lib}]),
+        {module, ?P} = erpc:call(Node, code, load_binary, [?P, Src, Bin]),
+        {?MODULE, Suite, File} = code:get_object_code(?MODULE),
+        {module, ?MODULE} = erpc:call(Node, code, load_binary, [?MODULE, File, Suite]),
+        ok = erpc:call(Node, ?MODULE, asan_checks, [], 120000)
+    after
+        peer:stop(Peer)
+    end.
+
+asan_runtime(Lib) ->
+    Ldd = os:cmd("ldd " ++ Lib),
+    case re:run(Ldd, "libasan[^ ]* => ([^ ]+)", [{capture, all_but_first, list}]) of
+        {match, [Path]} -> Path;
+        nomatch -> ct:fail({no_asan_runtime_in_ldd, Lib, Ldd})
+    end.
+
+asan_checks() ->
+    %% This VM runs with the sanitizer runtimes and the instrumented probe.
+    {ok, Maps} = file:read_file("/proc/self/maps"),
+    {match, _} = re:run(Maps, "libasan"),
+    {match, _} = re:run(Maps, "nif/asan/otpc_nif_probe.so"),
+    Deep = lists:foldl(fun(_, Acc) -> [Acc] end, [], lists:seq(1, 100000)),
+    true = ?P:t_any(Deep) =:= Deep,
+    Mixed = lists:foldl(fun(I, Acc) -> #{I => [Acc | tail], k => <<I:32>>} end, x,
+                        lists:seq(1, 5000)),
+    true = ?P:t_any(Mixed) =:= Mixed,
+    [{<<"a">>, 1}] = ?P:t_nested([#{name => <<"a">>, count => 1}]),
+    #{path := [{item, 1}, {key, count}]} =
+        badarg(fun() -> ?P:t_nested([#{name => <<"a">>, count => -1}]) end),
+    #{message := _} = badarg(fun() -> ?P:t_int(binary:copy(<<"x">>, 10000)) end),
+    #{argument := 1} = badarg(fun() -> ?P:t_tuple({1, a, [<<>>, x]}) end),
+    <<"abc">> = ?P:t_iolist([$a, [<<"b">>], "c"]),
+    true = ?P:t_integer(1 bsl 300) =:= 1 bsl 300,
+    {error, {my, reason}} = try ?P:fail_with({my, reason}) catch C:R -> {C, R} end,
+    {otpc_nif, _} = try ?P:bad_result() catch error:E -> E end,
+    Cell = ?P:cell_new(self(), 5),
+    B = ?P:cell_binary(Cell, 1000),
+    1000 = byte_size(B),
+    {1, 5} = ?P:cell_get(Cell),
+    {ok, 6} = otpc_nif:await(?P:job_sum([1, <<2>>, [3]]), ?TIMEOUT),
+    {error, x} = otpc_nif:await(?P:fail_job(x), ?TIMEOUT),
+    [true = ?P:t_any(T) =:= T || T <- [[], {}, #{}, [a | b], <<1:3>>, -0.0, 1 bsl 70, make_ref()]],
     ok.
 
 %%% Properties -----------------------------------------------------------
