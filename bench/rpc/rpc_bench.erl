@@ -34,7 +34,7 @@ main([Target0, Module0, Mode, N0]) ->
                                end) || _ <- lists:seq(1, 100)],
             [receive {P, done} -> ok end || P <- Pids],
             Ns = erlang:monotonic_time(nanosecond) - T0,
-            io:format("~.0f~n", [100 * N / (Ns / 1.0e9)])
+            io:format("~b~n", [round(100 * N / (Ns / 1.0e9))])
     end,
     halt(0).
 

@@ -931,9 +931,9 @@ static void on_spawn_request(conn_t *c, const otpc__dctl_t *d) {
   unsigned fl = 0, dead = 0;
   otpc_msg_t *done = NULL;
   r.result_atom = n->a_notsup;
-  int rc = h == NULL ? OTPC_ENOTSUP
-                     : h->spawn(h->ud, d, &r.result_pid, &fl, &r.result_atom,
-                                &done);
+  int rc = h == NULL
+               ? OTPC_ENOTSUP
+               : h->spawn(h->ud, d, &r.result_pid, &fl, &r.result_atom, &done);
   r.result_is_pid = rc >= 0;
   r.spawn_flags = rc >= 0 ? fl : 0;
   if (rc != 0)

@@ -12,10 +12,13 @@
  * process for d (mod, fun, arity, opts; payload: the argument list) that
  * waits for `go`, and gives its pid and the SPAWN_REPLY flags wanted (1
  * link, 2 monitor), or returns < 0 with *err the reply's error atom. The
- * node sets up the link and monitor, sends SPAWN_REPLY, then calls go. */
+ * node sets up the link and monitor, sends SPAWN_REPLY, then calls go.
+ * Or spawn returns 1 when it ran the request itself (a monitor-only call
+ * of a function that needs no process): then the node sends SPAWN_REPLY
+ * with *pid and at once the DOWN with *done (taken) as its reason. */
 typedef struct otpc__spawn_hook {
   int (*spawn)(void *ud, const otpc__dctl_t *d, otpc_pid_t *pid,
-               unsigned *flags, otpc_atom_t *err);
+               unsigned *flags, otpc_atom_t *err, otpc_msg_t **done);
   void (*go)(void *ud, otpc_pid_t pid);
   void *ud;
 } otpc__spawn_hook_t;

@@ -70,10 +70,9 @@ static const otpc_proc_class_t rex_class = {.name = "rex",
                                             .init = rex_init,
                                             .handle = rex_handle};
 
-int otpc__rex_start(otpc_rpc_t *r, otpc_rt_t *rt) {
+int otpc__rex_start(otpc_rpc_t *r, otpc_rt_t *rt, otpc_pid_t *pid) {
   otpc_spawn_opts_t so = {.name = "rex"};
-  otpc_pid_t pid;
-  return otpc_rt_spawn(rt, &rex_class, r, &so, &pid);
+  return otpc_rt_spawn(rt, &rex_class, r, &so, pid);
 }
 
 /* ------------------------------------------- rpc from a C process */

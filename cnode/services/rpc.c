@@ -16,6 +16,7 @@ typedef struct entry {
   unsigned arity;
   otpc_rpc_fn fn; /* a function, or */
   void *ud;
+  bool inline_; /* runs on the node's thread, without a process */
   const otpc_proc_class_t *cls; /* a process entry */
 } entry_t;
 
@@ -32,6 +33,7 @@ struct otpc_rpc {
   /* Loop thread only: a process entry just spawned, which must not get
    * the go message (it runs at once, as its class says). */
   otpc_pid_t ungated;
+  otpc_pid_t inline_pid; /* what SPAWN_REPLY names for an inline call */
 };
 
 /* ------------------------------------------------------------- table */
@@ -70,6 +72,13 @@ int otpc_rpc_register(otpc_rpc_t *r, const char *mod, const char *fun,
   if (fn == NULL)
     return OTPC_EINVAL;
   return reg(r, mod, fun, arity, (entry_t){.fn = fn, .ud = ud});
+}
+
+int otpc_rpc_register_inline(otpc_rpc_t *r, const char *mod, const char *fun,
+                             unsigned arity, otpc_rpc_fn fn, void *ud) {
+  if (fn == NULL)
+    return OTPC_EINVAL;
+  return reg(r, mod, fun, arity, (entry_t){.fn = fn, .ud = ud, .inline_ = 1});
 }
 
 int otpc_rpc_register_process(otpc_rpc_t *r, const char *mod, const char *fun,
@@ -206,6 +215,21 @@ int otpc__rpc_rpc_result(const otpc_rpc_call_t *c, otpc_buf_t *out) {
 
 /* ----------------------------------------------- erpc call processes */
 
+/* The exit reason of erpc:execute_call/4 for the outcome c. */
+static int call_reason(const otpc_rpc_call_t *c, otpc_term_t res,
+                       otpc_buf_t *out) {
+  otpc_term_t v = view(&c->val), s = view(&c->stack);
+  switch (c->cls) {
+  case -1: return otpc_term_build(out, NULL, "{~t, return, ~t}", &res, &v);
+  case OTPC_RPC_THROW:
+    return otpc_term_build(out, NULL, "{~t, throw, ~t}", &res, &v);
+  case OTPC_RPC_EXIT:
+    return otpc_term_build(out, NULL, "{~t, exit, ~t}", &res, &v);
+  default:
+    return otpc_term_build(out, NULL, "{~t, error, ~t, ~t}", &res, &v, &s);
+  }
+}
+
 typedef struct job {
   otpc_rpc_t *r;
   int kind;
@@ -219,10 +243,13 @@ typedef struct job {
  * BEAM, exit/1 in erpc:execute_call is no crash either. An exit signal to
  * oneself ends the process at once without returning. */
 static void quiet_exit(otpc_proc_t *self, job_t *j, const char *fmt, ...) {
-  va_list ap;
-  va_start(ap, fmt);
-  int rc = otpc_term_vbuild(&j->reason, NULL, fmt, ap);
-  va_end(ap);
+  int rc = 0;
+  if (fmt != NULL) { /* else the reason is in j->reason already */
+    va_list ap;
+    va_start(ap, fmt);
+    rc = otpc_term_vbuild(&j->reason, NULL, fmt, ap);
+    va_end(ap);
+  }
   if (rc != 0)
     otpc_exitf(self, "{otpc_rpc, cannot_build_exit_reason}");
   otpc_exit_signal(self, otpc_self(self),
@@ -257,14 +284,9 @@ static void job_handle(otpc_proc_t *self, void *state, otpc_msg_t *msg) {
   otpc__rpc_run(j->r, self, m, f, args, c);
   otpc_term_t v = view(&c->val), s = view(&c->stack);
   if (j->kind == OTPC__RPC_CALL) {
-    /* The exit reasons of erpc:execute_call/4. */
-    if (c->cls == -1)
-      quiet_exit(self, j, "{~t, return, ~t}", &res, &v);
-    if (c->cls == OTPC_RPC_THROW)
-      quiet_exit(self, j, "{~t, throw, ~t}", &res, &v);
-    if (c->cls == OTPC_RPC_EXIT)
-      quiet_exit(self, j, "{~t, exit, ~t}", &res, &v);
-    quiet_exit(self, j, "{~t, error, ~t, ~t}", &res, &v, &s);
+    if (call_reason(c, res, &j->reason) != 0)
+      otpc_exitf(self, "{otpc_rpc, cannot_build_exit_reason}");
+    quiet_exit(self, j, NULL);
   }
   /* execute_cast/3: errors end the process with {exception, {R, Stack}},
    * an uncaught throw with nocatch, an exit with its reason. */
@@ -295,8 +317,32 @@ static const otpc_proc_class_t job_class = {.name = "erpc",
 
 /* ------------------------------------------------------- spawn hook */
 
+/* An erpc call of an inline function, run here on the node's thread: the
+ * DOWN reason execute_call/4 would exit with, or OTPC_ENOTFOUND when the
+ * call needs a process (not inline, not registered: the job path). */
+static int run_inline(otpc_rpc_t *r, otpc_term_t res, otpc_atom_t m,
+                      otpc_atom_t f, otpc_term_t args, otpc_msg_t **done) {
+  entry_t e;
+  otpc_iter_t it;
+  size_t n = 0;
+  otpc_term_list(args, &it, &n);
+  if (!lookup(r, m, f, n, true, &e) || !e.inline_)
+    return OTPC_ENOTFOUND;
+  otpc_rpc_call_t c;
+  otpc_buf_t b;
+  otpc__rpc_run(r, NULL, m, f, args, &c);
+  otpc_buf_init(&b);
+  int rc = call_reason(&c, res, &b);
+  if (rc == 0)
+    rc = otpc_msg_from_term((otpc_term_t){.p = b.data, .len = b.len}, done);
+  otpc_buf_free(&b);
+  otpc_buf_free(&c.val);
+  otpc_buf_free(&c.stack);
+  return rc;
+}
+
 static int hook_spawn(void *ud, const otpc__dctl_t *d, otpc_pid_t *pid,
-                      unsigned *flags, otpc_atom_t *err) {
+                      unsigned *flags, otpc_atom_t *err, otpc_msg_t **done) {
   otpc_rpc_t *r = ud;
   otpc_term_t res, args;
   otpc_atom_t m, f;
@@ -311,6 +357,13 @@ static int hook_spawn(void *ud, const otpc__dctl_t *d, otpc_pid_t *pid,
   if (kind < 0) {
     *err = r->a_badarg;
     return kind;
+  }
+  if (kind == OTPC__RPC_CALL && *flags == 2 &&
+      run_inline(r, res, m, f, args, done) == 0) {
+    /* No process ran it: the reply names the node's runtime pid, which
+     * erpc never uses (it waits on the request's monitor). */
+    *pid = r->inline_pid;
+    return 1;
   }
   if (otpc_msg_from_term(d->payload, &req) != 0) {
     *err = r->a_badarg;
@@ -366,7 +419,7 @@ int otpc_rpc_start(otpc_node_t *n, otpc_rpc_t **out) {
   int rc = otpc_msg_build(&r->m_go, NULL, "'$otpc_rpc_go'");
   r->hook = (otpc__spawn_hook_t){.spawn = hook_spawn, .go = hook_go, .ud = r};
   if (rc == 0)
-    rc = otpc__rex_start(r, r->rt);
+    rc = otpc__rex_start(r, r->rt, &r->inline_pid);
   if (rc == 0)
     rc = otpc__log_start(r, r->rt);
   if (rc != 0) {

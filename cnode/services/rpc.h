@@ -48,7 +48,7 @@ int otpc__rpc_run(otpc_rpc_t *r, otpc_proc_t *self, otpc_atom_t m,
 int otpc__rpc_rpc_result(const otpc_rpc_call_t *c, otpc_buf_t *out);
 
 /* rex, user and logger_proxy (rex.c, log.c). */
-int otpc__rex_start(otpc_rpc_t *r, otpc_rt_t *rt);
+int otpc__rex_start(otpc_rpc_t *r, otpc_rt_t *rt, otpc_pid_t *pid);
 int otpc__log_start(otpc_rpc_t *r, otpc_rt_t *rt);
 otpc_rt_t *otpc__rpc_rt(otpc_rpc_t *r);
 /* otpc_rpc_log's work (rpc.c, under the service's lock). */

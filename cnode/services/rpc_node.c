@@ -275,11 +275,12 @@ static int register_test(otpc_rpc_t *r) {
 }
 
 int otpc__rpc_register_otpc_node(otpc_rpc_t *r) {
-  int rc = otpc_rpc_register(r, "otpc_node", "echo", 1, echo, NULL);
+  /* echo, add and fail need no process: inline. */
+  int rc = otpc_rpc_register_inline(r, "otpc_node", "echo", 1, echo, NULL);
   if (rc == 0)
-    rc = otpc_rpc_register(r, "otpc_node", "add", 2, add, NULL);
+    rc = otpc_rpc_register_inline(r, "otpc_node", "add", 2, add, NULL);
   if (rc == 0)
-    rc = otpc_rpc_register(r, "otpc_node", "fail", 1, fail, NULL);
+    rc = otpc_rpc_register_inline(r, "otpc_node", "fail", 1, fail, NULL);
   if (rc == 0)
     rc = otpc_rpc_register(r, "otpc_node", "processes", 0, processes, NULL);
   if (rc == 0)

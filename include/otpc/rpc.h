@@ -48,6 +48,15 @@ typedef void (*otpc_rpc_fn)(otpc_rpc_call_t *call, otpc_term_t args, void *ud);
 int otpc_rpc_register(otpc_rpc_t *r, const char *mod, const char *fun,
                       unsigned arity, otpc_rpc_fn fn, void *ud);
 
+/* The same for a function that needs no process: it runs on the node's
+ * distribution thread as soon as an erpc:call or rpc:call arrives and its
+ * result leaves in the same write, which saves the two thread hand-offs of
+ * a call process (bench/rpc). It must be short and must not block or
+ * wait; otpc_rpc_proc returns NULL in it. Casts, and calls with link
+ * options, still run it in a process. */
+int otpc_rpc_register_inline(otpc_rpc_t *r, const char *mod, const char *fun,
+                             unsigned arity, otpc_rpc_fn fn, void *ud);
+
 typedef enum otpc_rpc_class {
   OTPC_RPC_THROW = 1, /* throw(Reason) */
   OTPC_RPC_ERROR,     /* error(Reason): erpc adds [{M, F, Arity, []}] */
