@@ -90,6 +90,25 @@ int otpc_unalias(otpc_proc_t *self, const otpc_ref_t *alias) {
   return mine ? 1 : 0;
 }
 
+void otpc__alias_free(otpc_rt_t *rt) {
+  /* A runtime's aliases go with it: another runtime may get its address
+   * and make the same references, and must not find them (nor may a sweep
+   * look into the freed runtime). */
+  pthread_mutex_lock(&alias_mu);
+  for (size_t i = 0; i < alias_n;) {
+    if (alias_tab[i].rt == rt)
+      drop(&alias_tab[i]);
+    else
+      i++;
+  }
+  if (alias_n == 0) {
+    free(alias_tab);
+    alias_tab = NULL;
+    alias_cap = 0;
+  }
+  pthread_mutex_unlock(&alias_mu);
+}
+
 /* The owner of an active local alias. */
 static bool owner(otpc_rt_t *rt, const otpc_ref_t *alias, otpc_pid_t *pid) {
   pthread_mutex_lock(&alias_mu);

@@ -120,6 +120,7 @@ int otpc_rt_stop(otpc_rt_t *rt) {
   otpc__thr_reap_attached(rt);
   otpc__timers_free(rt);
   otpc__reg_free(rt);
+  otpc__alias_free(rt);
   otpc__ptab_free(rt);
   pthread_mutex_destroy(&rt->stop_lock);
   pthread_cond_destroy(&rt->stop_cond);

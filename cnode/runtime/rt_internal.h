@@ -431,6 +431,8 @@ void otpc__mon_exit(otpc_proc_t *p, otpc_msg_t *reason);
 /* ------------------------------------------------------------ registry.c */
 
 void otpc__reg_free(otpc_rt_t *rt);
+/* Drops the runtime's aliases (alias.c); at stop. */
+void otpc__alias_free(otpc_rt_t *rt);
 /* Drops p's name for good (exit path). */
 void otpc__reg_close(otpc_rt_t *rt, otpc_proc_t *p);
 /* Registers a process being spawned (not yet running). */
