@@ -936,6 +936,10 @@ static void on_spawn_request(conn_t *c, const otpc__dctl_t *d) {
                : h->spawn(h->ud, d, &r.result_pid, &fl, &r.result_atom, &done);
   r.result_is_pid = rc >= 0;
   r.spawn_flags = rc >= 0 ? fl : 0;
+  /* An answered call's reply and DOWN leave in one write: held as if a
+   * write were under way, then flushed together. */
+  bool held = c->writing;
+  c->writing = rc > 0 ? true : held;
   if (rc != 0)
     conn_ctl(c, &r, NULL);
   if (rc > 0) {
@@ -946,6 +950,8 @@ static void on_spawn_request(conn_t *c, const otpc__dctl_t *d) {
     x.reason = otpc_msg_term(done);
     conn_ctl(c, &x, pe ? done : NULL);
     otpc_msg_unref(done);
+    c->writing = held;
+    conn_flush(c);
   }
   if (rc != 0)
     return;
