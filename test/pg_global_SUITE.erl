@@ -13,7 +13,7 @@
          c_member_death/1, join_twice_leave_once/1, broadcast_both_ways/1,
          named_scope/1, not_joined_and_bad_pid/1, kill_restart_same_as_beam/1,
          global_sync_returns/1, global_names/1, global_c_node_lost/1,
-         global_beam_node_lost/1]).
+         global_beam_node_lost/1, global_mesh_same_as_beam/1]).
 %% Run on peers.
 -export([member/3]).
 
@@ -26,7 +26,7 @@ all() ->
      join_twice_leave_once, broadcast_both_ways, named_scope,
      not_joined_and_bad_pid, kill_restart_same_as_beam,
      global_sync_returns, global_names, global_c_node_lost,
-     global_beam_node_lost].
+     global_beam_node_lost, global_mesh_same_as_beam].
 
 init_per_suite(Config) ->
     case is_alive() of
@@ -479,3 +479,33 @@ global_beam_node_lost(_Config) ->
     ok = await_where(XN, lost_beam, P1, undefined),
     ok = sync_on(P1),
     ok.
+
+%% Global meshes a cluster: when one peer of a connected group connects to
+%% X, the others end up connected to X too. Same with the C node as X as
+%% with a BEAM node.
+global_mesh_same_as_beam(_Config) ->
+    ok = mesh(c),
+    otpc_test_lib:cleanup(),
+    ok = mesh(beam).
+
+mesh(Kind) ->
+    X = start_x(Kind),
+    XN = xnode(X),
+    PNodes = [P1 | Others] = [N || {_, N} <- start_peers(3)],
+    ok = connect(PNodes),
+    [ok = sync_on(N) || N <- PNodes],
+    pong = erpc:call(P1, net_adm, ping, [XN]),
+    [ok = await_connected(N, XN, erlang:monotonic_time(millisecond) + ?T) || N <- Others],
+    [ok = sync_on(N) || N <- PNodes],
+    ok.
+
+%% Round trips to N until it lists X in nodes(), bounded.
+await_connected(N, X, Deadline) ->
+    case lists:member(X, erpc:call(N, erlang, nodes, [])) of
+        true -> ok;
+        false ->
+            case erlang:monotonic_time(millisecond) > Deadline of
+                true -> ct:fail({never_connected, N, X});
+                false -> await_connected(N, X, Deadline)
+            end
+    end.

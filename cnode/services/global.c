@@ -3,6 +3,26 @@
  * part of global's known partition, and what that gives. */
 #include "otpc/global.h"
 #include "otpc/msg.h"
+#include "otpc/node.h"
+
+/* Global meshes the cluster: a BEAM node that syncs with a new node has
+ * the nodes of its partition connect to it (new_nodes). We are never in a
+ * partition, so we do it from our side: the init_connect of a node names
+ * the nodes it knows (the atom keys of its Known map), and we connect to
+ * each, which makes them send us their own init_connect. monitor_node is
+ * how a process connects; the monitors' nodedown messages are dropped. */
+static void mesh(otpc_proc_t *self, otpc_term_t init_msg, otpc_atom_t me) {
+  otpc_term_t known, k, v;
+  otpc_iter_t it;
+  otpc_atom_t n;
+  size_t count;
+  if (otpc_term_match(init_msg, NULL, "{locker, _, ~t, _}", &known) != 0 ||
+      otpc_term_map(known, &it, &count) != 0)
+    return;
+  while (otpc_iter_next_pair(&it, &k, &v) == 1)
+    if (otpc_term_atom(k, &n) == 0 && n != me)
+      otpc_monitor_node(self, n, true);
+}
 
 /* {'$gen_cast', {init_connect, Vsn, Node, InitMsg}}: the BEAM's
  * global_name_server starts a connect session with us. {in_sync, Me,
@@ -11,10 +31,10 @@
  * should be nothing else, as we never become known) is dropped. */
 static void gns_handle(otpc_proc_t *self, void *state, otpc_msg_t *msg) {
   (void)state;
-  otpc_term_t t = otpc_msg_term(msg);
+  otpc_term_t init_msg, t = otpc_msg_term(msg);
   otpc_atom_t node, me = otpc_rt_node(otpc_proc_rt(self));
-  if (otpc_term_match(t, NULL, "{'$gen_cast', {init_connect, _, ~a, _}}",
-                      &node) != 0 ||
+  if (otpc_term_match(t, NULL, "{'$gen_cast', {init_connect, _, ~a, ~t}}",
+                      &node, &init_msg) != 0 ||
       node == me)
     return;
   otpc_atom_t gns;
@@ -24,6 +44,7 @@ static void gns_handle(otpc_proc_t *self, void *state, otpc_msg_t *msg) {
     return;
   otpc_send_remote_name(self, gns, node, m);
   otpc_msg_unref(m);
+  mesh(self, init_msg, me);
 }
 
 static const otpc_proc_class_t gns_class = {.name = "global_name_server",
