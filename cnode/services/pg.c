@@ -49,6 +49,9 @@ typedef struct pg_scope {
   otpc_node_t *node; /* NULL: a local scope */
   otpc_atom_t name;
   otpc_pid_t pid;
+  /* Tags the API's notes to the scope: a peer cannot forge one without
+   * this reference, so it cannot make the scope announce a join. */
+  otpc_ref_t note_ref;
   pg_set_t local;
   pg_peer_t *peers;
   size_t npeers, peers_cap;
@@ -466,10 +469,13 @@ static void pg_handle(otpc_proc_t *self, void *state, otpc_msg_t *msg) {
   otpc_pid_t peer, pid;
   otpc_ref_t mref;
   otpc_atom_t node;
-  if (otpc_term_match(t, NULL, "{'$otpc_pg', join, ~t, ~p}", &g, &pid) == 0)
+  if (otpc_term_match(t, NULL, "{'$otpc_pg', ~r, join, ~t, ~p}", &mref, &g,
+                      &pid) == 0 &&
+      ref_eq(&mref, &s->note_ref))
     on_local_join(self, s, g, pid);
-  else if (otpc_term_match(t, NULL, "{'$otpc_pg', leave, ~t, ~p}", &g, &pid) ==
-           0)
+  else if (otpc_term_match(t, NULL, "{'$otpc_pg', ~r, leave, ~t, ~p}", &mref,
+                           &g, &pid) == 0 &&
+           ref_eq(&mref, &s->note_ref))
     on_local_leave(self, s, g, pid);
   else if (otpc_term_match(t, NULL, "{join, ~p, ~t, ~t}", &peer, &g, &pids) ==
            0)
@@ -535,6 +541,10 @@ int otpc_pg_start_scope(otpc_rt_t *rt, otpc_node_t *node, otpc_atom_t scope,
   s->rt = rt;
   s->node = node;
   s->name = scope;
+  if (otpc_make_ref(rt, &s->note_ref) != 0) {
+    free(s);
+    return OTPC_EINVAL;
+  }
   otpc_spawn_opts_t o = {.name = name};
   /* The scope goes into the registry once its pid is known; until then no
    * join can name it, and messages to it wait in its mailbox. */
@@ -560,23 +570,24 @@ static int local_op(otpc_rt_t *rt, otpc_atom_t scope, otpc_term_t group,
                     otpc_pid_t pid, bool join) {
   if (rt == NULL || pid.node != otpc_rt_node(rt))
     return OTPC_EINVAL;
-  otpc_msg_t *m;
-  int rc = otpc_msg_build(&m, NULL, "{'$otpc_pg', ~a, ~t, ~p}",
-                          join ? "join" : "leave", &group, &pid);
-  if (rc != 0)
-    return rc;
+  otpc_msg_t *m = NULL;
+  int rc = 0;
   pthread_mutex_lock(&pg_lock);
   pg_scope_t *s = find_scope(rt, scope);
   if (s == NULL)
     rc = OTPC_ENOTFOUND;
-  else if (join)
+  else
+    rc = otpc_msg_build(&m, NULL, "{'$otpc_pg', ~r, ~a, ~t, ~p}", &s->note_ref,
+                        join ? "join" : "leave", &group, &pid);
+  if (rc == 0 && join)
     rc = set_add(&s->local, group, pid);
-  else if (!set_remove(&s->local, group, &pid))
+  else if (rc == 0 && !set_remove(&s->local, group, &pid))
     rc = OTPC_ENOTFOUND;
   if (rc == 0)
     rc = otpc_rt_send(rt, s->pid, m);
   pthread_mutex_unlock(&pg_lock);
-  otpc_msg_unref(m);
+  if (m != NULL)
+    otpc_msg_unref(m);
   return rc;
 }
 

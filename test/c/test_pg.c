@@ -134,6 +134,18 @@ static void peer_protocol(void **state) {
                    0);
   assert_true(x.id == a.id && y.id == a.id);
   otpc_msg_unref(m);
+  /* A note to the scope without its secret reference is ignored: no join
+   * is broadcast (it would come before the sync) and the sync is as before. */
+  otpc_ref_t fake;
+  assert_int_equal(otpc_make_ref(p->f.rt, &fake), 0);
+  tu_send(p->f.me, p->spid,
+          tu_msg("{'$otpc_pg', ~r, join, forged, ~p}", &fake, &a));
+  tu_send(p->f.me, p->spid, tu_msg("{'$otpc_pg', join, forged, ~p}", &a));
+  m = sync_with(p, false);
+  assert_int_equal(otpc_term_match(otpc_msg_term(m), NULL,
+                                   "{'$gen_cast', {sync, _, [{g, [_, _]}]}}"),
+                   0);
+  otpc_msg_unref(m);
   /* Local changes are broadcast to the peer. */
   assert_int_equal(join(p, "h", a, false), 0);
   expect_match(p, "{join, _, h, _}");
