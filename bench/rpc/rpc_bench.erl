@@ -8,7 +8,9 @@ echo(X) -> X.
 
 %% main([Target, Module, Mode, N]): Mode rtt prints the median round trip
 %% of N sequential erpc:call/4 in microseconds; Mode tput prints the calls
-%% per second of 100 concurrent callers making N calls each.
+%% per second of 100 concurrent callers making N calls each, between a
+%% line "start" and a line "end" (side.sh reads the target's CPU time at
+%% each).
 main([Target0, Module0, Mode, N0]) ->
     Target = list_to_atom(Target0),
     Module = list_to_atom(Module0),
@@ -26,6 +28,7 @@ main([Target0, Module0, Mode, N0]) ->
             io:format("~.2f~n", [lists:nth(N div 2 + 1, Ts) / 1000]);
         "tput" ->
             Self = self(),
+            io:format("start~n"),
             T0 = erlang:monotonic_time(nanosecond),
             Pids = [spawn_link(fun() ->
                                        [x = erpc:call(Target, Module, echo, [x])
@@ -34,6 +37,7 @@ main([Target0, Module0, Mode, N0]) ->
                                end) || _ <- lists:seq(1, 100)],
             [receive {P, done} -> ok end || P <- Pids],
             Ns = erlang:monotonic_time(nanosecond) - T0,
+            io:format("end~n"),
             io:format("~b~n", [round(100 * N / (Ns / 1.0e9))])
     end,
     halt(0).
