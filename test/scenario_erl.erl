@@ -300,8 +300,24 @@ fresh_name(Q, Pids, N) ->
 
 %% Lets each live process take in what is queued for it, then stops them
 %% all (without recording that). Puppets are not commanded: a scenario
-%% awaits what it expects of them.
+%% awaits what it expects of them; but one that has died by now has its
+%% end recorded. Its exit signal to the controller may trail what its
+%% death caused elsewhere (signals to different receivers leave in no
+%% fixed order), yet it must come, so the trace does not depend on when.
 finish(S) ->
+    S0 = maps:fold(
+           fun(P, Pid, Acc) ->
+                   case is_alive(P, Acc) andalso not erlang:is_process_alive(Pid) of
+                       true ->
+                           case wait(fun(X) -> not is_alive(P, X) end, Acc) of
+                               {ok, Acc1} -> Acc1;
+                               {error, Why, Acc1} ->
+                                   Acc1#{errors := [{Why, final_exit, P} | maps:get(errors, Acc1)]}
+                           end;
+                       false ->
+                           Acc
+                   end
+           end, S, maps:get(puppets, S)),
     S1 = lists:foldl(
            fun(P, Acc) ->
                    case is_alive(P, Acc) andalso not maps:is_key(P, maps:get(puppets, Acc)) of
@@ -319,7 +335,7 @@ finish(S) ->
                        false ->
                            Acc
                    end
-           end, S, maps:get(order, S)),
+           end, S0, maps:get(order, S0)),
     maps:foreach(fun(MRef, P) ->
                          erlang:demonitor(MRef, [flush]),
                          #{P := Pid} = maps:get(pids, S1),

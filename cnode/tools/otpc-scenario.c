@@ -1060,9 +1060,24 @@ static const char *run_step(ctl_t *c, otpc_term_t step) {
   return "bad_step";
 }
 
-/* Lets each live process take in what is queued for it (as
- * scenario_erl:finish/1). */
+/* Lets each live process take in what is queued for it, and waits for the
+ * end of every puppet that has died by now (as scenario_erl:finish/1: its
+ * exit signal may trail what its death caused elsewhere, but it comes). */
 static void finish(ctl_t *c) {
+  for (size_t i = 0; i < c->n_procs; i++) {
+    sproc_t *p = &c->procs[i];
+    otpc_proc_info_t info;
+    if (!p->puppet || !p->alive ||
+        otpc_proc_info(c->rt, p->pid, &info) != OTPC_ENOTFOUND)
+      continue;
+    otpc_atom_t q = p->name;
+    if (wait_for(c, pred_exited, &q) != WAIT_OK && c->n_errors < MAX_ERRORS) {
+      otpc_buf_init(&c->errors[c->n_errors]);
+      if (otpc_term_build(&c->errors[c->n_errors], NULL,
+                          "{timeout, final_exit, ~A}", q) == 0)
+        c->n_errors++;
+    }
+  }
   otpc_buf_t rel, sync;
   otpc_buf_init(&rel);
   otpc_buf_init(&sync);
