@@ -8,7 +8,8 @@
 -export([all/0, init_per_suite/1, end_per_suite/1, end_per_testcase/2]).
 -export([erpc_results/1, add_any_size/1, error_shapes_vs_beam/1,
          rpc_shapes_vs_beam/1, casts_and_multicalls/1, remote_spawn/1,
-         spawn_undef_vs_beam/1, rex/1, c_rpc_into_beam/1, processes/1,
+         spawn_undef_vs_beam/1, rex/1, c_rpc_into_beam/1,
+         c_erpc_into_beam/1, processes/1,
          io_requests/1, logger_proxy/1, forward_logs/1]).
 %% A logger handler run on a peer (forward_logs).
 -export([log/2]).
@@ -18,7 +19,7 @@
 all() ->
     [erpc_results, add_any_size, error_shapes_vs_beam, rpc_shapes_vs_beam,
      casts_and_multicalls, remote_spawn, spawn_undef_vs_beam, rex,
-     c_rpc_into_beam, processes, io_requests, logger_proxy, forward_logs].
+     c_rpc_into_beam, c_erpc_into_beam, processes, io_requests, logger_proxy, forward_logs].
 
 init_per_suite(Config) ->
     case is_alive() of
@@ -258,6 +259,36 @@ c_rpc_into_beam(_Config) ->
          after ?T -> ct:fail({no_rpc_into, M, F, A})
          end
      end || {M, F, A} <- Calls],
+    stopped(H).
+
+%% A C process calls into a BEAM node through erpc (an outgoing
+%% SPAWN_REQUEST): each outcome is what erpc:call gives from Erlang; a
+%% node that cannot be reached is {error, {erpc, noconnection}}.
+c_erpc_into_beam(_Config) ->
+    {H, Node} = start_node(),
+    {_Peer, PNode} = peer(),
+    Self = self(),
+    Calls = [{erlang, node, []}, {erlang, throw, [t]}, {erlang, exit, [r]},
+             {erlang, error, [boom]}, {nomod, nofun, [1]},
+             {lists, seq, [1, 5]}, {erlang, binary_to_list, [<<"x">>]}],
+    [begin
+         Expected = try erpc:call(PNode, M, F, A) of
+                        V -> {return, V}
+                    catch
+                        throw:T -> {throw, T};
+                        exit:{exception, R} -> {exit, R};
+                        error:{exception, R, S} -> {error, R, S}
+                    end,
+         spawn(Node, otpc_node, erpc_into, [Self, PNode, M, F, A]),
+         receive {erpc_into, Got} -> Expected = Got
+         after ?T -> ct:fail({no_erpc_into, M, F, A})
+         end
+     end || {M, F, A} <- Calls],
+    Gone = list_to_atom("nobody_here@" ++ host()),
+    spawn(Node, otpc_node, erpc_into, [Self, Gone, erlang, node, []]),
+    receive {erpc_into, {error, {erpc, noconnection}}} -> ok
+    after ?T -> ct:fail(no_noconnection)
+    end,
     stopped(H).
 
 %% processes/0 describes each C process.

@@ -60,7 +60,8 @@ enum {
   K_MONNAME,   /* monitor(process, {name, to.node}) */
   K_ALIASSEND, /* ref (an alias of to.node) ! msg */
   K_MONNODE,   /* monitor_node(to.node, on) for `from` */
-  K_MONNODES   /* monitor_nodes(on) for `from`, hidden ones too if `all` */
+  K_MONNODES,  /* monitor_nodes(on) for `from`, hidden ones too if `all` */
+  K_SPAWNREQ   /* spawn_request(to.node, mod, fun, msg) with monitor */
 };
 
 typedef struct cmd {
@@ -70,7 +71,9 @@ typedef struct cmd {
   otpc_ref_t ref;
   otpc_atom_t name;
   bool on, all;
-  otpc_msg_t *msg; /* message (sends) or reason (exits, DOWN) */
+  otpc_msg_t *msg; /* message (sends), reason (exits, DOWN), args (spawn) */
+  otpc_atom_t mod, fun; /* K_SPAWNREQ */
+  otpc_pid_t gl;        /* K_SPAWNREQ: the group leader */
 } cmd_t;
 
 /* ------------------------------------------------------------ outgoing */
@@ -134,6 +137,7 @@ typedef struct peer {
   VEC(mon_t) mons_out;       /* local watchers of remote pids */
   VEC(mon_t) mons_in;        /* remote watchers of local pids */
   VEC(otpc_pid_t) node_mons; /* monitor_node(this node, true), one per call */
+  VEC(mon_t) spawns;         /* our spawn requests: watcher, ref */
   uint64_t unlink_id;
   bool looking;    /* its port is being asked of epmd */
   otpc_node_t *nd; /* for the epmd lookup's callback */
@@ -203,7 +207,7 @@ struct otpc_node {
   otpc__epmd_lookups_t lookups;
   otpc__epmd_host_t *epmd_host; /* we serve the epmd port; NULL: a real one */
   otpc_atom_t a_noproc, a_noconnection, a_notsup;
-  otpc_msg_t *m_noproc, *m_noconnection;
+  otpc_msg_t *m_noproc, *m_noconnection, *m_monitor_opt;
   otpc__remote_ops_t ops;
   /* Set by any thread, read by the loop: release/acquire publishes the
    * hook's fields with the pointer. */
@@ -361,6 +365,19 @@ static void node_updown(otpc_node_t *n, otpc_atom_t node, bool hidden,
 /* The peer is unreachable or its connection went down: what OTP does
  * then, locally. Pending signals are dropped. `was_up`: the connection had
  * come up (subscribers saw nodeup), `hidden` then says which kind. */
+/* The end of a spawn request of ours, as a message to the requester:
+ * {'DOWN', ReqId, process, Pid, Reason}, or {spawn_reply, ReqId, error,
+ * Reason} when the spawn failed (erlang:spawn_request's messages). */
+static void spawn_down(otpc_node_t *n, otpc_pid_t to, const otpc_ref_t *ref,
+                       otpc_pid_t pid, otpc_term_t reason) {
+  otpc_msg_t *m;
+  if (otpc_msg_build(&m, NULL, "{'DOWN', ~r, process, ~p, ~t}", ref, &pid,
+                     &reason) == 0) {
+    otpc__rt_remote_send(n->rt, to, m);
+    otpc_msg_unref(m);
+  }
+}
+
 static void peer_down(otpc_node_t *n, peer_t *p, bool was_up, bool hidden) {
   otpc_term_t nc = otpc_msg_term(n->m_noconnection);
   /* Links and monitors that never reached the peer break too. */
@@ -371,6 +388,8 @@ static void peer_down(otpc_node_t *n, peer_t *p, bool was_up, bool hidden) {
       otpc__rt_remote_exit(n->rt, c->to, c->from, nc, true);
     else if (n->deliver && (c->kind == K_MON || c->kind == K_MONNAME))
       otpc__rt_remote_down(n->rt, c->to, c->from, &c->ref, nc);
+    else if (n->deliver && c->kind == K_SPAWNREQ)
+      spawn_down(n, c->from, &c->ref, c->to, nc);
     cmd_free(c);
   }
   p->ptail = &p->pend;
@@ -387,8 +406,12 @@ static void peer_down(otpc_node_t *n, peer_t *p, bool was_up, bool hidden) {
     /* monitor_node is one-shot: each monitor gives one nodedown. */
     for (size_t i = 0; i < p->node_mons.n; i++)
       node_event(n, p->node_mons.v[i], false, p->node);
+    for (size_t i = 0; i < p->spawns.n; i++)
+      spawn_down(n, p->spawns.v[i].watcher, &p->spawns.v[i].ref,
+                 otpc__node_pid(p->node), nc);
   }
   p->links.n = p->mons_out.n = p->mons_in.n = p->node_mons.n = 0;
+  p->spawns.n = 0;
   if (was_up)
     node_updown(n, p->node, hidden, false);
 }
@@ -403,6 +426,7 @@ static void peer_free(peer_t *p) {
   free(p->mons_out.v);
   free(p->mons_in.v);
   free(p->node_mons.v);
+  free(p->spawns.v);
   free(p);
 }
 
@@ -706,6 +730,21 @@ static void send_cmd(conn_t *c, cmd_t *k) {
       pl = k->msg;
     else
       d.reason = otpc_msg_term(k->msg);
+    break;
+  }
+  case K_SPAWNREQ: {
+    mon_t m = {.watcher = k->from, .ref = k->ref, .name = OTPC_ATOM_NONE};
+    otpc_iter_t it;
+    size_t n = 0;
+    otpc_term_list(otpc_msg_term(k->msg), &it, &n);
+    VPUSH(p->spawns, m);
+    d.op = OTPC__DOP_SPAWN_REQUEST;
+    d.gl = k->gl;
+    d.mod = k->mod;
+    d.fun = k->fun;
+    d.arity = (unsigned)n;
+    d.opts = otpc_msg_term(c->node->m_monitor_opt);
+    pl = k->msg;
     break;
   }
   default: return;
@@ -1076,11 +1115,26 @@ static void on_ctl(conn_t *c, const otpc__dctl_t *d) {
     mon_t m;
     if (mon_del(&p->mons_out, &d->ref, &m))
       otpc__rt_remote_down(n->rt, m.target, d->to, &d->ref, d->reason);
+    else if (mon_del(&p->spawns, &d->ref, &m))
+      spawn_down(n, m.watcher, &d->ref, d->from, d->reason);
+    break;
+  }
+  case OTPC__DOP_SPAWN_REPLY:
+  case OTPC__DOP_SPAWN_REPLY_TT: {
+    /* A pid: the DOWN will follow. An error: no process, no DOWN. */
+    mon_t m;
+    otpc_msg_t *e;
+    if (!d->result_is_pid && mon_del(&p->spawns, &d->ref, &m) &&
+        otpc_msg_build(&e, NULL, "{spawn_reply, ~r, error, ~A}", &d->ref,
+                       d->result_atom) == 0) {
+      otpc__rt_remote_send(n->rt, m.watcher, e);
+      otpc_msg_unref(e);
+    }
     break;
   }
   case OTPC__DOP_SPAWN_REQUEST:
   case OTPC__DOP_SPAWN_REQUEST_TT: on_spawn_request(c, d); break;
-  default: break; /* GROUP_LEADER, SPAWN_REPLY: nothing to do yet */
+  default: break; /* GROUP_LEADER: nothing to do yet */
   }
 }
 
@@ -1596,6 +1650,7 @@ int otpc_node_start(const otpc_node_opts_t *opts, otpc_node_t **out,
   otpc_atom("notsup", &n->a_notsup);
   otpc_msg_build(&n->m_noproc, NULL, "noproc");
   otpc_msg_build(&n->m_noconnection, NULL, "noconnection");
+  otpc_msg_build(&n->m_monitor_opt, NULL, "[monitor]");
   uv_loop_init(&n->loop);
 
   /* Listen on any address, an ephemeral port. */
@@ -1716,6 +1771,7 @@ fail:
   uv_loop_close(&n->loop);
   otpc_msg_unref(n->m_noproc);
   otpc_msg_unref(n->m_noconnection);
+  otpc_msg_unref(n->m_monitor_opt);
   free(n);
   return err->code ? err->code : OTPC_EINVAL;
 }
@@ -1733,6 +1789,22 @@ static otpc_node_t *node_of(otpc_proc_t *self) {
   void *ud;
   const otpc__remote_ops_t *ops = otpc__rt_remote(otpc_proc_rt(self), &ud);
   return ops != NULL && ops->send == op_send ? ud : NULL;
+}
+
+int otpc__node_spawn_request(otpc_proc_t *self, otpc_atom_t node,
+                             const otpc_ref_t *ref, otpc_atom_t mod,
+                             otpc_atom_t fun, otpc_msg_t *args, otpc_pid_t gl) {
+  otpc_node_t *n = node_of(self);
+  if (n == NULL || ref == NULL || args == NULL)
+    return OTPC_EINVAL;
+  cmd_t *k = cmd_new(K_SPAWNREQ, otpc_self(self), otpc__node_pid(node), ref,
+                     otpc_msg_ref(args));
+  if (k == NULL)
+    return OTPC_ENOMEM;
+  k->mod = mod;
+  k->fun = fun;
+  k->gl = gl;
+  return push_cmd(n, k);
 }
 
 /* A monitor_node or monitor_nodes request of a process, for the loop. */
@@ -1812,6 +1884,7 @@ void otpc_node_stop(otpc_node_t *n) {
   }
   otpc_msg_unref(n->m_noproc);
   otpc_msg_unref(n->m_noconnection);
+  otpc_msg_unref(n->m_monitor_opt);
   free(n->subs.v);
   free(n->up.v);
   pthread_mutex_destroy(&n->mu);

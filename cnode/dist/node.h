@@ -22,6 +22,14 @@ typedef struct otpc__spawn_hook {
   void (*go)(void *ud, otpc_pid_t pid);
   void *ud;
 } otpc__spawn_hook_t;
+/* spawn_request(Node, Mod, Fun, Args, [monitor]) from a C process with
+ * the request id `ref` and group leader gl: the process then gets
+ * {'DOWN', Ref, process, Pid, Reason} (noconnection if the node cannot be
+ * reached or goes down first) or {spawn_reply, Ref, error, Reason}, as
+ * plain messages. args is the argument list (not taken). */
+int otpc__node_spawn_request(otpc_proc_t *self, otpc_atom_t node,
+                             const otpc_ref_t *ref, otpc_atom_t mod,
+                             otpc_atom_t fun, otpc_msg_t *args, otpc_pid_t gl);
 /* Installs the hook (NULL: SPAWN_REPLY notsup); it must outlive the node. */
 void otpc__node_set_spawn_hook(otpc_node_t *n, const otpc__spawn_hook_t *h);
 

@@ -2,8 +2,15 @@
  * through erpc (SPAWN_REQUEST), but rex still answers feature probes and
  * the legacy requests ei_rpc and old nodes send (kernel's rpc.erl). */
 #include <stdlib.h>
+#include <string.h>
 
+#include "../dist/node.h"
 #include "rpc.h"
+
+static bool ref_same(const otpc_ref_t *a, const otpc_ref_t *b) {
+  return a->node == b->node && a->creation == b->creation && a->len == b->len &&
+         memcmp(a->id, b->id, a->len * sizeof *a->id) == 0;
+}
 
 typedef struct rex {
   otpc_rpc_t *r;
@@ -101,4 +108,95 @@ int otpc_rpc_call_remote(otpc_proc_t *self, otpc_atom_t node, const char *mod,
   if (rc != 0)
     return rc;
   return otpc_receive(self, is_rex_reply, NULL, 0, timeout_ms, cont, ctx);
+}
+
+/* ------------------------------------------ erpc from a C process */
+
+typedef struct erpc_wait {
+  otpc_ref_t ref;
+  otpc_cont_fn cont;
+  void *ctx;
+} erpc_wait_t;
+
+/* The DOWN (or failed spawn_reply) of the request, as the outcome erpc's
+ * result/4 makes of it: the exit reason {Ref, Class, ...} of
+ * execute_call/4, or {error, {erpc, R}} for any other reason. */
+static void erpc_done(otpc_proc_t *self, void *state, otpc_msg_t *msg,
+                      void *ctx) {
+  erpc_wait_t *w = ctx;
+  otpc_cont_fn cont = w->cont;
+  void *uctx = w->ctx;
+  otpc_term_t t = msg != NULL ? otpc_msg_term(msg) : (otpc_term_t){0}, r, a, b;
+  otpc_ref_t ref = w->ref, rr;
+  otpc_msg_t *out = NULL;
+  free(w);
+  if (msg == NULL) {
+    cont(self, state, NULL, uctx);
+    return;
+  }
+  int rc = OTPC_ENOMATCH;
+  if (otpc_term_match(t, NULL, "{spawn_reply, _, error, ~t}", &r) == 0) {
+    rc = otpc_msg_build(&out, NULL, "{error, {erpc, ~t}}", &r);
+  } else if (otpc_term_match(t, NULL, "{'DOWN', _, process, _, ~t}", &r) == 0) {
+    if (otpc_term_match(r, NULL, "{~r, return, ~t}", &rr, &a) == 0 &&
+        ref_same(&rr, &ref))
+      rc = otpc_msg_build(&out, NULL, "{return, ~t}", &a);
+    else if (otpc_term_match(r, NULL, "{~r, throw, ~t}", &rr, &a) == 0 &&
+             ref_same(&rr, &ref))
+      rc = otpc_msg_build(&out, NULL, "{throw, ~t}", &a);
+    else if (otpc_term_match(r, NULL, "{~r, exit, ~t}", &rr, &a) == 0 &&
+             ref_same(&rr, &ref))
+      rc = otpc_msg_build(&out, NULL, "{exit, ~t}", &a);
+    else if (otpc_term_match(r, NULL, "{~r, error, ~t, ~t}", &rr, &a, &b) ==
+                 0 &&
+             ref_same(&rr, &ref))
+      rc = otpc_msg_build(&out, NULL, "{error, ~t, ~t}", &a, &b);
+    else if (otpc_term_match(r, NULL, "{~r, error, {erpc, ~t}}", &rr, &a) ==
+                 0 &&
+             ref_same(&rr, &ref))
+      rc = otpc_msg_build(&out, NULL, "{error, {erpc, ~t}}", &a);
+    else /* noconnection, a killed process...: erpc's {erpc, R} */
+      rc = otpc_msg_build(&out, NULL, "{error, {erpc, ~t}}", &r);
+  }
+  cont(self, state, rc == 0 ? out : msg, uctx);
+  otpc_msg_unref(out);
+}
+
+int otpc_erpc_call(otpc_proc_t *self, otpc_atom_t node, const char *mod,
+                   const char *fun, otpc_term_t args, int64_t timeout_ms,
+                   otpc_cont_fn cont, void *ctx) {
+  otpc_atom_t erpc, exec, user;
+  otpc_pid_t gl;
+  otpc_msg_t *req;
+  if (self == NULL || mod == NULL || fun == NULL || cont == NULL ||
+      otpc_term_list(args, &(otpc_iter_t){0}, &(size_t){0}) != 0)
+    return OTPC_EINVAL;
+  erpc_wait_t *w = calloc(1, sizeof *w);
+  if (w == NULL)
+    return OTPC_ENOMEM;
+  w->cont = cont;
+  w->ctx = ctx;
+  otpc_rt_t *rt = otpc_proc_rt(self);
+  int rc = otpc_make_ref(rt, &w->ref);
+  if (rc == 0)
+    rc = otpc_msg_build(&req, NULL, "[~r, ~a, ~a, ~t]", &w->ref, mod, fun,
+                        &args);
+  if (rc != 0) {
+    free(w);
+    return rc;
+  }
+  /* I/O of the remote process comes to this node's `user`. */
+  otpc_atom("erpc", &erpc);
+  otpc_atom("execute_call", &exec);
+  otpc_atom("user", &user);
+  if (otpc_whereis(rt, user, &gl) != 0)
+    gl = otpc_self(self);
+  rc = otpc__node_spawn_request(self, node, &w->ref, erpc, exec, req, gl);
+  otpc_msg_unref(req);
+  if (rc == 0)
+    rc = otpc_receive_owned(self, otpc_match_ref, &w->ref, sizeof w->ref,
+                            timeout_ms, erpc_done, w, free);
+  if (rc != 0)
+    free(w);
+  return rc;
 }

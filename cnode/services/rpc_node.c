@@ -2,7 +2,9 @@
  * the test suite call it): echo/1, add/2, fail/1, processes/0; and the
  * process entry otpc_node:rpc_into/5 (spawn it on the C node with
  * [Caller, Node, M, F, Args]: it calls rpc:call(Node, M, F, Args) from C
- * and sends Caller {rpc_into, Result}). Also otpc_rpc_test, for the test
+ * and sends Caller {rpc_into, Result}), and erpc_into/5, the same through
+ * erpc (Caller gets {erpc_into, Outcome}, Outcome as otpc_erpc_call gives
+ * it). Also otpc_rpc_test, for the test
  * suites only: throw/1, exit/1, no_result/0, send/2 and the process entry
  * proc/1. */
 #include <stdint.h>
@@ -169,6 +171,7 @@ static void processes(otpc_rpc_call_t *c, otpc_term_t args, void *ud) {
 
 typedef struct into {
   otpc_pid_t caller;
+  bool erpc;
 } into_t;
 
 static void into_done(otpc_proc_t *self, void *state, otpc_msg_t *msg,
@@ -176,15 +179,19 @@ static void into_done(otpc_proc_t *self, void *state, otpc_msg_t *msg,
   (void)ctx;
   into_t *s = state;
   otpc_term_t r;
-  if (msg != NULL &&
+  if (s->erpc && msg != NULL) {
+    r = otpc_msg_term(msg);
+    otpc_sendf(self, s->caller, "{erpc_into, ~t}", &r);
+  }
+  if (!s->erpc && msg != NULL &&
       otpc_term_match(otpc_msg_term(msg), NULL, "{rex, ~t}", &r) == 0)
     otpc_sendf(self, s->caller, "{rpc_into, ~t}", &r);
   otpc_exitf(self, "normal");
 }
 
-static void into_init(otpc_proc_t *self, void *state, void *arg) {
-  into_t *s = state;
-  otpc_msg_t *m = arg;
+/* [Caller, Node, M, F, Args]: the call through rex (rpc_into) or erpc
+ * (erpc_into); Caller gets {rpc_into, Result} or {erpc_into, Outcome}. */
+static void into_start(otpc_proc_t *self, into_t *s, otpc_msg_t *m) {
   otpc_atom_t node;
   otpc_term_t tm, tf, args;
   char mod[256], fun[256];
@@ -194,15 +201,28 @@ static void into_init(otpc_proc_t *self, void *state, void *arg) {
     rc = otpc_term_atom_text(tm, mod, sizeof mod, NULL);
   if (rc == 0)
     rc = otpc_term_atom_text(tf, fun, sizeof fun, NULL);
-  if (rc == 0)
+  if (rc == 0 && s->erpc)
+    rc = otpc_erpc_call(self, node, mod, fun, args, -1, into_done, NULL);
+  else if (rc == 0)
     rc = otpc_rpc_call_remote(self, node, mod, fun, args, -1, into_done, NULL);
   otpc_msg_unref(m);
   if (rc != 0)
-    otpc_exitf(self, "{badarg, rpc_into}");
+    otpc_exitf(self, "{badarg, into}");
+}
+
+static void rpc_into_init(otpc_proc_t *self, void *state, void *arg) {
+  into_start(self, state, arg);
+}
+
+static void erpc_into_init(otpc_proc_t *self, void *state, void *arg) {
+  ((into_t *)state)->erpc = true;
+  into_start(self, state, arg);
 }
 
 static const otpc_proc_class_t into_class = {
-    .name = "rpc_into", .state_size = sizeof(into_t), .init = into_init};
+    .name = "rpc_into", .state_size = sizeof(into_t), .init = rpc_into_init};
+static const otpc_proc_class_t erpc_into_class = {
+    .name = "erpc_into", .state_size = sizeof(into_t), .init = erpc_into_init};
 
 /* ------------------------------- otpc_rpc_test: for the test suites */
 
@@ -285,6 +305,9 @@ int otpc__rpc_register_otpc_node(otpc_rpc_t *r) {
     rc = otpc_rpc_register(r, "otpc_node", "processes", 0, processes, NULL);
   if (rc == 0)
     rc = otpc_rpc_register_process(r, "otpc_node", "rpc_into", 5, &into_class);
+  if (rc == 0)
+    rc = otpc_rpc_register_process(r, "otpc_node", "erpc_into", 5,
+                                   &erpc_into_class);
   if (rc == 0)
     rc = register_test(r);
   return rc;

@@ -88,6 +88,17 @@ int otpc_rpc_call_remote(otpc_proc_t *self, otpc_atom_t node, const char *mod,
                          const char *fun, otpc_term_t args, int64_t timeout_ms,
                          otpc_cont_fn cont, void *ctx);
 
+/* erpc:call(Node, M, F, Args, Timeout) from a C process, as erpc does it:
+ * a SPAWN_REQUEST of erpc:execute_call/4 with a monitor. cont gets a
+ * message {return, V} | {throw, T} | {exit, R} | {error, R, Stack} (the
+ * exception erpc:call would raise, as a term) | {error, {erpc, Reason}}
+ * (noconnection, notsup, a failed spawn...), or msg == NULL after
+ * timeout_ms (-1: forever); a DOWN arriving after a timeout stays in the
+ * mailbox as {'DOWN', ...}. `args` is the argument list. */
+int otpc_erpc_call(otpc_proc_t *self, otpc_atom_t node, const char *mod,
+                   const char *fun, otpc_term_t args, int64_t timeout_ms,
+                   otpc_cont_fn cont, void *ctx);
+
 /* Logs of this node's processes (crash reports, warnings: every line the
  * node's log function gets) are also sent to the logger of `node`, where
  * they arrive as ordinary logger events ({log, Level, "~ts", [Text],
