@@ -136,30 +136,47 @@ static void erpc_done(otpc_proc_t *self, void *state, otpc_msg_t *msg,
   }
   int rc = OTPC_ENOMATCH;
   if (otpc_term_match(t, NULL, "{spawn_reply, _, error, ~t}", &r) == 0) {
-    rc = otpc_msg_build(&out, NULL, "{error, {erpc, ~t}}", &r);
+    rc = otpc_msg_build(&out, NULL, "{erpc_reply, ~r, {error, {erpc, ~t}}}",
+                        &ref, &r);
   } else if (otpc_term_match(t, NULL, "{'DOWN', _, process, _, ~t}", &r) == 0) {
     if (otpc_term_match(r, NULL, "{~r, return, ~t}", &rr, &a) == 0 &&
         ref_same(&rr, &ref))
-      rc = otpc_msg_build(&out, NULL, "{return, ~t}", &a);
+      rc = otpc_msg_build(&out, NULL, "{erpc_reply, ~r, {return, ~t}}", &ref,
+                          &a);
     else if (otpc_term_match(r, NULL, "{~r, throw, ~t}", &rr, &a) == 0 &&
              ref_same(&rr, &ref))
-      rc = otpc_msg_build(&out, NULL, "{throw, ~t}", &a);
+      rc =
+          otpc_msg_build(&out, NULL, "{erpc_reply, ~r, {throw, ~t}}", &ref, &a);
     else if (otpc_term_match(r, NULL, "{~r, exit, ~t}", &rr, &a) == 0 &&
              ref_same(&rr, &ref))
-      rc = otpc_msg_build(&out, NULL, "{exit, ~t}", &a);
+      rc = otpc_msg_build(&out, NULL, "{erpc_reply, ~r, {exit, ~t}}", &ref, &a);
     else if (otpc_term_match(r, NULL, "{~r, error, ~t, ~t}", &rr, &a, &b) ==
                  0 &&
              ref_same(&rr, &ref))
-      rc = otpc_msg_build(&out, NULL, "{error, ~t, ~t}", &a, &b);
+      rc = otpc_msg_build(&out, NULL, "{erpc_reply, ~r, {error, ~t, ~t}}", &ref,
+                          &a, &b);
     else if (otpc_term_match(r, NULL, "{~r, error, {erpc, ~t}}", &rr, &a) ==
                  0 &&
              ref_same(&rr, &ref))
-      rc = otpc_msg_build(&out, NULL, "{error, {erpc, ~t}}", &a);
+      rc = otpc_msg_build(&out, NULL, "{erpc_reply, ~r, {error, {erpc, ~t}}}",
+                          &ref, &a);
     else /* noconnection, a killed process...: erpc's {erpc, R} */
-      rc = otpc_msg_build(&out, NULL, "{error, {erpc, ~t}}", &r);
+      rc = otpc_msg_build(&out, NULL, "{erpc_reply, ~r, {error, {erpc, ~t}}}",
+                          &ref, &r);
   }
-  cont(self, state, rc == 0 ? out : msg, uctx);
+  if (rc != 0) {
+    cont(self, state, msg, uctx);
+    return;
+  }
+  /* cont may exit without returning: the outcome must belong to the
+   * runtime, not to this frame. Sent to ourselves, it is the next match. */
+  otpc_pid_t me = otpc_self(self);
+  rc = otpc_send(self, me, out);
   otpc_msg_unref(out);
+  if (rc == 0)
+    rc = otpc_receive(self, otpc_match_ref, &ref, sizeof ref, -1, cont, uctx);
+  if (rc != 0)
+    cont(self, state, msg, uctx);
 }
 
 int otpc_erpc_call(otpc_proc_t *self, otpc_atom_t node, const char *mod,

@@ -179,10 +179,9 @@ static void into_done(otpc_proc_t *self, void *state, otpc_msg_t *msg,
   (void)ctx;
   into_t *s = state;
   otpc_term_t r;
-  if (s->erpc && msg != NULL) {
-    r = otpc_msg_term(msg);
+  if (s->erpc && msg != NULL &&
+      otpc_term_match(otpc_msg_term(msg), NULL, "{erpc_reply, _, ~t}", &r) == 0)
     otpc_sendf(self, s->caller, "{erpc_into, ~t}", &r);
-  }
   if (!s->erpc && msg != NULL &&
       otpc_term_match(otpc_msg_term(msg), NULL, "{rex, ~t}", &r) == 0)
     otpc_sendf(self, s->caller, "{rpc_into, ~t}", &r);

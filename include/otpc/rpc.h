@@ -90,9 +90,10 @@ int otpc_rpc_call_remote(otpc_proc_t *self, otpc_atom_t node, const char *mod,
 
 /* erpc:call(Node, M, F, Args, Timeout) from a C process, as erpc does it:
  * a SPAWN_REQUEST of erpc:execute_call/4 with a monitor. cont gets a
- * message {return, V} | {throw, T} | {exit, R} | {error, R, Stack} (the
- * exception erpc:call would raise, as a term) | {error, {erpc, Reason}}
- * (noconnection, notsup, a failed spawn...), or msg == NULL after
+ * message {erpc_reply, Ref, Outcome}, Outcome {return, V} | {throw, T} |
+ * {exit, R} | {error, R, Stack} (the exception erpc:call would raise, as a
+ * term) | {error, {erpc, Reason}} (noconnection, notsup, a failed
+ * spawn...), or msg == NULL after
  * timeout_ms (-1: forever); a DOWN arriving after a timeout stays in the
  * mailbox as {'DOWN', ...}. `args` is the argument list. */
 int otpc_erpc_call(otpc_proc_t *self, otpc_atom_t node, const char *mod,
