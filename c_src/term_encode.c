@@ -255,8 +255,10 @@ static int enc_step(enc_t *e, enc_frame_t *f, const uint8_t **next,
       *next = f->p;
       return 1;
     }
-    rc = otpc__map_finish(out, f->start,
-                          (const size_t *)e->offs.data + f->offs_base, f->n, 0);
+    /* offs.data is NULL while no pair was seen (#{} first): no offset. */
+    const size_t *offs =
+        e->offs.data ? (const size_t *)e->offs.data + f->offs_base : NULL;
+    rc = otpc__map_finish(out, f->start, offs, f->n, 0);
     e->offs.len = f->offs_base * sizeof(size_t);
     *end = f->p;
     return rc;
