@@ -102,6 +102,20 @@ static void local_api(void **state) {
   assert_int_equal(join(p, "{g, 1}", a, true), 0);
   assert_int_equal(join(p, "{g, 1}", a, true), OTPC_ENOTFOUND);
   assert_int_equal(members(p, "{g, 1}", false), 0);
+  /* Groups compare as =:=, whatever their encoding: the atom g as ATOM_EXT
+   * (latin-1) is the g of SMALL_ATOM_UTF8_EXT; a map group is found. */
+  static const uint8_t latin1_g[] = {100, 0, 1, 'g'};
+  otpc_term_t lg;
+  size_t used;
+  assert_int_equal(otpc_term_parse(latin1_g, sizeof latin1_g, &lg, &used, NULL),
+                   0);
+  assert_int_equal(otpc_pg_join(p->f.rt, p->scope, lg, a), 0);
+  assert_int_equal(members(p, "g", false), 1);
+  assert_int_equal(join(p, "g", a, true), 0);
+  assert_int_equal(join(p, "#{k => [1.5, {x}]}", a, false), 0);
+  assert_int_equal(members(p, "#{k => [1.5, {x}]}", false), 1);
+  assert_int_equal(members(p, "#{k => [1.5, {y}]}", false), 0);
+  assert_int_equal(join(p, "#{k => [1.5, {x}]}", a, true), 0);
   /* A pid of another node cannot join from here; an unknown scope. */
   otpc_pid_t far = a;
   far.node = tu_atom("far@host");
