@@ -2,14 +2,20 @@
  *
  * Two structures: a directory of fixed-size chunks of entry pointers, read
  * without a lock by otpc_atom_text, and an open-addressing hash table from
- * text to index, used only under a read-write lock by intern and lookup.
- * Chunks never move once published, so a reader holding a valid index can
- * always reach its entry without synchronising with writers that grow the
- * table. Atoms are never freed, as on the BEAM. */
-/* Read-write locks are POSIX.1-2008, beyond plain C11. */
-#ifndef _POSIX_C_SOURCE
-#define _POSIX_C_SOURCE 200809L
-#endif
+ * text to index. Chunks never move once published, so a reader holding a
+ * valid index can always reach its entry without synchronising with writers
+ * that grow the table. Atoms are never freed, as on the BEAM.
+ *
+ * Lookups take no lock (they were a third of the message hot path under the
+ * read-write lock): the hash table is published through an atomic pointer
+ * and each slot is an atomic index written once, from 0 to its final value.
+ * Writers serialise on a mutex. Growing builds a new table and publishes it;
+ * the old one stays allocated (chained from the new one, so it is still
+ * reachable) because a reader may still be probing it. A reader on an old
+ * table can miss an atom added after the grow: lookup then says "not found"
+ * as it would have just before the insert, and intern retries under the
+ * mutex, so no atom is ever created twice. Old tables sum to less than the
+ * current one. */
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -38,9 +44,21 @@ static entry_t **dir[DIR_SIZE];
  * visible to them. */
 static atomic_uint_fast32_t next = 1;
 
-static pthread_rwlock_t lock = PTHREAD_RWLOCK_INITIALIZER;
-static uint32_t *slots; /* hash table of indexes, 0 = empty */
-static size_t nslots;   /* a power of two, or 0 before the first atom */
+typedef struct table {
+  struct table *prev; /* the table this one replaced, kept for late readers */
+  size_t n;           /* a power of two */
+  /* Indexes, 0 = empty. Each goes from 0 to its atom once, under the mutex,
+   * stored with release after the entry is written; readers load it with
+   * acquire, so the entry (and its chunk pointer) is visible to them. */
+  _Atomic uint32_t s[];
+} table_t;
+
+/* Serialises writers (insert, grow); readers take no lock. */
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+/* The current table, NULL before the first atom. Stored with release once
+ * filled; loaded with acquire by readers, so the slots copied into it are
+ * visible to them. */
+static _Atomic(table_t *) table;
 
 /* Bump allocator for entries: one malloc per 64 KiB instead of per atom. */
 static uint8_t *arena;
@@ -58,12 +76,13 @@ static entry_t *entry_at(uint32_t i) {
   return dir[i >> CHUNK_BITS][i & (CHUNK_SIZE - 1)];
 }
 
-/* Finds the slot of the text, or the empty slot where it belongs. Called
- * with the lock held (either mode); nslots must be non-zero. */
-static size_t find_slot(const char *s, size_t n, uint32_t h) {
-  size_t mask = nslots - 1;
+/* Finds the slot of the text in t, or the empty slot where it belongs.
+ * Safe without the mutex: see table_t. */
+static size_t find_slot(const table_t *t, const char *s, size_t n, uint32_t h) {
+  size_t mask = t->n - 1;
   for (size_t i = h & mask;; i = (i + 1) & mask) {
-    uint32_t a = slots[i];
+    /* Acquire: pairs with the release in insert or grow_table. */
+    uint32_t a = atomic_load_explicit(&t->s[i], memory_order_acquire);
     if (a == 0)
       return i;
     entry_t *e = entry_at(a);
@@ -83,41 +102,55 @@ static int check_text(const char *s, size_t n) {
   return 0;
 }
 
-int otpc_atom_lookup(const char *utf8, size_t len, otpc_atom_t *out) {
-  if (out == NULL || check_text(utf8, len) < 0)
-    return OTPC_EINVAL;
-  uint32_t h = hash_text((const uint8_t *)utf8, len);
-  int rc = OTPC_ENOTFOUND;
-  pthread_rwlock_rdlock(&lock);
-  if (nslots > 0) {
-    uint32_t a = slots[find_slot(utf8, len, h)];
-    if (a != 0) {
-      *out = a;
-      rc = 0;
-    }
-  }
-  pthread_rwlock_unlock(&lock);
-  return rc;
+/* The lock-free lookup shared by lookup and intern's fast path. */
+static int find_atom(const char *s, size_t n, uint32_t h, otpc_atom_t *out) {
+  /* Acquire: pairs with the release in grow_table. */
+  table_t *t = atomic_load_explicit(&table, memory_order_acquire);
+  if (t == NULL)
+    return OTPC_ENOTFOUND;
+  /* Acquire: pairs with the release in insert (entry written first). */
+  uint32_t a =
+      atomic_load_explicit(&t->s[find_slot(t, s, n, h)], memory_order_acquire);
+  if (a == 0)
+    return OTPC_ENOTFOUND;
+  *out = a;
+  return 0;
 }
 
-/* Doubles the hash table (write lock held). */
-static int grow_slots(void) {
-  size_t n = nslots == 0 ? 1024 : nslots * 2;
-  uint32_t *s = calloc(n, sizeof *s);
-  if (s == NULL)
+int otpc_atom_lookup(const char *utf8, size_t len, otpc_atom_t *out) {
+  if (out == NULL || (utf8 == NULL && len > 0))
+    return OTPC_EINVAL;
+  /* Text equal to an atom's was valid when interned: only a miss needs the
+   * UTF-8 check, which was the larger part of a hit's cost. */
+  if (len <= OTPC_ATOM_MAX_BYTES &&
+      find_atom(utf8, len, hash_text((const uint8_t *)utf8, len), out) == 0)
+    return 0;
+  return check_text(utf8, len) < 0 ? OTPC_EINVAL : OTPC_ENOTFOUND;
+}
+
+/* Doubles the hash table (mutex held). */
+static int grow_table(void) {
+  /* Relaxed: only writers store the pointer, and they hold the mutex. */
+  table_t *old = atomic_load_explicit(&table, memory_order_relaxed);
+  size_t n = old == NULL ? 1024 : old->n * 2;
+  table_t *t = calloc(1, sizeof *t + n * sizeof t->s[0]);
+  if (t == NULL)
     return OTPC_ENOMEM;
-  for (size_t i = 0; i < nslots; i++) {
-    uint32_t a = slots[i];
+  t->prev = old;
+  t->n = n;
+  for (size_t i = 0; old != NULL && i < old->n; i++) {
+    /* Relaxed: the mutex orders this against the stores into old; t is
+     * not yet visible to anyone. */
+    uint32_t a = atomic_load_explicit(&old->s[i], memory_order_relaxed);
     if (a == 0)
       continue;
     size_t j = entry_at(a)->hash & (n - 1);
-    while (s[j] != 0)
+    while (atomic_load_explicit(&t->s[j], memory_order_relaxed) != 0)
       j = (j + 1) & (n - 1);
-    s[j] = a;
+    atomic_store_explicit(&t->s[j], a, memory_order_relaxed);
   }
-  free(slots);
-  slots = s;
-  nslots = n;
+  /* Release: publishes the filled slots with the pointer. */
+  atomic_store_explicit(&table, t, memory_order_release);
   return 0;
 }
 
@@ -142,19 +175,22 @@ static entry_t *new_entry(const char *s, size_t n, uint32_t h) {
   return e;
 }
 
-/* Inserts a new atom (write lock held, text known to be absent). */
-static int insert(const char *s, size_t n, uint32_t h, size_t slot,
+/* Inserts a new atom (mutex held, text known to be absent from t, the
+ * current table). */
+static int insert(table_t *t, const char *s, size_t n, uint32_t h, size_t slot,
                   otpc_atom_t *out) {
-  /* Relaxed: writers are serialised by the lock, which orders this load. */
+  /* Relaxed: writers are serialised by the mutex, which orders this load. */
   uint32_t a = (uint32_t)atomic_load_explicit(&next, memory_order_relaxed);
   if (a > OTPC_ATOM_MAX)
     return OTPC_ELIMIT;
-  if ((a - 1) * 2 >= nslots) {
+  if ((a - 1) * 2 >= t->n) {
     /* Keep the load factor under one half; the slot moves with the table. */
-    int rc = grow_slots();
+    int rc = grow_table();
     if (rc < 0)
       return rc;
-    slot = find_slot(s, n, h);
+    /* Relaxed: this thread stored it, under the mutex. */
+    t = atomic_load_explicit(&table, memory_order_relaxed);
+    slot = find_slot(t, s, n, h);
   }
   entry_t **chunk = dir[a >> CHUNK_BITS];
   if (chunk == NULL) {
@@ -167,46 +203,50 @@ static int insert(const char *s, size_t n, uint32_t h, size_t slot,
   if (e == NULL)
     return OTPC_ENOMEM;
   chunk[a & (CHUNK_SIZE - 1)] = e;
-  slots[slot] = a;
-  /* Release: publishes the entry and chunk to lock-free readers. */
+  /* Release: publishes the entry and chunk to lookups that find a. */
+  atomic_store_explicit(&t->s[slot], a, memory_order_release);
+  /* Release: publishes the entry and chunk to otpc_atom_text. */
   atomic_store_explicit(&next, a + 1, memory_order_release);
   *out = a;
   return 0;
 }
 
 int otpc_atom_intern(const char *utf8, size_t len, otpc_atom_t *out) {
-  if (out == NULL)
+  if (out == NULL || (utf8 == NULL && len > 0))
     return OTPC_EINVAL;
+  if (len > OTPC_ATOM_MAX_BYTES)
+    return OTPC_EINVAL;
+  uint32_t h = hash_text((const uint8_t *)utf8, len);
+  /* Most interns find an existing atom: try without the mutex first, and
+   * check the text only on a miss (a hit equals text checked before). */
+  if (find_atom(utf8, len, h, out) == 0)
+    return 0;
   int rc = check_text(utf8, len);
   if (rc < 0)
     return rc;
-  uint32_t h = hash_text((const uint8_t *)utf8, len);
-  /* Most interns find an existing atom: try under the shared lock first. */
-  pthread_rwlock_rdlock(&lock);
-  if (nslots > 0) {
-    uint32_t a = slots[find_slot(utf8, len, h)];
-    if (a != 0) {
-      pthread_rwlock_unlock(&lock);
-      *out = a;
-      return 0;
-    }
-  }
-  pthread_rwlock_unlock(&lock);
 
-  pthread_rwlock_wrlock(&lock);
-  if (nslots == 0 && (rc = grow_slots()) < 0) {
-    pthread_rwlock_unlock(&lock);
-    return rc;
+  pthread_mutex_lock(&lock);
+  /* Relaxed: writers store the pointer under this mutex. */
+  table_t *t = atomic_load_explicit(&table, memory_order_relaxed);
+  if (t == NULL) {
+    if ((rc = grow_table()) < 0) {
+      pthread_mutex_unlock(&lock);
+      return rc;
+    }
+    /* Relaxed: this thread just stored it, under the mutex. */
+    t = atomic_load_explicit(&table, memory_order_relaxed);
   }
-  /* Another thread may have added it between the two locks. */
-  size_t slot = find_slot(utf8, len, h);
-  if (slots[slot] != 0) {
-    *out = slots[slot];
+  /* Another thread may have added it since the lock-free try. */
+  size_t slot = find_slot(t, utf8, len, h);
+  /* Relaxed: slots are stored only under the mutex we hold. */
+  uint32_t a = atomic_load_explicit(&t->s[slot], memory_order_relaxed);
+  if (a != 0) {
+    *out = a;
     rc = 0;
   } else {
-    rc = insert(utf8, len, h, slot, out);
+    rc = insert(t, utf8, len, h, slot, out);
   }
-  pthread_rwlock_unlock(&lock);
+  pthread_mutex_unlock(&lock);
   return rc;
 }
 

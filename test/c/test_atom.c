@@ -3,6 +3,7 @@
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -120,6 +121,80 @@ static void test_threads(void **state) {
   assert_int_equal(otpc_atom_count(), before + PER_THREAD);
 }
 
+/* Lock-free lookups racing with creation, across hash table grows: a
+ * lookup of an atom whose creation has finished (seen through `done`) must
+ * find it with the id its creator got, whatever table the reader sees. */
+#define RACE_WRITERS 2
+#define RACE_READERS 4
+#define RACE_PER_WRITER 12000
+
+static otpc_atom_t race_ids[RACE_WRITERS][RACE_PER_WRITER];
+/* Release by the writer after race_ids[w][i] is stored; acquire by readers
+ * before they read race_ids[w][0 .. done). */
+static _Atomic int race_done[RACE_WRITERS];
+
+static void *race_writer(void *arg) {
+  size_t w = (size_t)arg;
+  char name[32];
+  for (int i = 0; i < RACE_PER_WRITER; i++) {
+    snprintf(name, sizeof name, "race_%zu_%d", w, i);
+    if (otpc_atom(name, &race_ids[w][i]) != 0)
+      return (void *)1;
+    atomic_store_explicit(&race_done[w], i + 1, memory_order_release);
+  }
+  return NULL;
+}
+
+static void *race_reader(void *arg) {
+  size_t r = (size_t)arg;
+  char name[32];
+  otpc_atom_t a;
+  for (int round = 0;; round++) {
+    int finished = 0;
+    for (size_t w = 0; w < RACE_WRITERS; w++) {
+      int done = atomic_load_explicit(&race_done[w], memory_order_acquire);
+      finished += done == RACE_PER_WRITER;
+      if (done == 0)
+        continue;
+      int i = (int)((round * 7919u + r * 131u) % (unsigned)done);
+      snprintf(name, sizeof name, "race_%zu_%d", w, i);
+      if (otpc_atom_lookup(name, strlen(name), &a) != 0 || a != race_ids[w][i])
+        return (void *)1;
+      /* Interning it again must give the same atom, never a second one. */
+      if (otpc_atom(name, &a) != 0 || a != race_ids[w][i])
+        return (void *)1;
+    }
+    /* Invalid text stays invalid on the lock-free path. */
+    if (otpc_atom_lookup("\xff", 1, &a) != OTPC_EINVAL)
+      return (void *)1;
+    if (finished == RACE_WRITERS)
+      return NULL;
+  }
+}
+
+static void test_lookup_races_create(void **state) {
+  (void)state;
+  pthread_t th[RACE_WRITERS + RACE_READERS];
+  size_t before = otpc_atom_count();
+  for (size_t i = 0; i < RACE_WRITERS + RACE_READERS; i++)
+    assert_int_equal(
+        pthread_create(&th[i], NULL,
+                       i < RACE_WRITERS ? race_writer : race_reader,
+                       (void *)(i % RACE_WRITERS)),
+        0);
+  for (size_t i = 0; i < RACE_WRITERS + RACE_READERS; i++) {
+    void *rv;
+    pthread_join(th[i], &rv);
+    assert_null(rv);
+  }
+  assert_int_equal(otpc_atom_count(), before + RACE_WRITERS * RACE_PER_WRITER);
+  otpc_atom_t a;
+  assert_int_equal(otpc_atom_lookup("race_never_made", 15, &a), OTPC_ENOTFOUND);
+  char text[300];
+  memset(text, 'x', sizeof text);
+  assert_int_equal(otpc_atom_lookup(text, sizeof text, &a), OTPC_EINVAL);
+}
+
 static void test_full_table(void **state) {
   (void)state;
   char name[32];
@@ -150,8 +225,11 @@ static void test_full_table(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_intern_lookup), cmocka_unit_test(test_invalid),
-      cmocka_unit_test(test_many),          cmocka_unit_test(test_threads),
+      cmocka_unit_test(test_intern_lookup),
+      cmocka_unit_test(test_invalid),
+      cmocka_unit_test(test_many),
+      cmocka_unit_test(test_threads),
+      cmocka_unit_test(test_lookup_races_create),
       cmocka_unit_test(test_full_table),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
