@@ -39,10 +39,6 @@ end_per_testcase(_Case, _Config) ->
 
 %%% Helpers --------------------------------------------------------------
 
-host() ->
-    [_, Host] = string:split(atom_to_list(node()), "@"),
-    Host.
-
 %% A fresh, empty state directory under the case's priv_dir.
 state_dir(Config) ->
     Dir = filename:join(?config(priv_dir, Config),
@@ -52,19 +48,9 @@ state_dir(Config) ->
 
 %% Starts otpc-node with a fresh name; returns {Handle, Node}.
 start_node(Args) ->
-    Name = "bnode" ++ integer_to_list(erlang:unique_integer([positive])),
-    Cookie = atom_to_list(erlang:get_cookie()),
-    {ok, H, <<"ready ", N/binary>>} =
-        otpc_test_lib:start_program("otpc-node",
-                                    ["--sname", Name, "--cookie", Cookie | Args],
-                                    #{ready => "^ready "}),
-    Node = binary_to_atom(N, utf8),
-    Node = list_to_atom(Name ++ "@" ++ host()),
-    {H, Node}.
+    otpc_test_lib:start_cnode("bnode", Args).
 
-stopped(H) ->
-    {exit_status, 0} = otpc_test_lib:stop_program(H),
-    ok.
+stopped(H) -> otpc_test_lib:stop_cnode(H).
 
 counter(Node, Req) ->
     gen_server:call({counter, Node}, Req, ?T).

@@ -47,25 +47,13 @@ end_per_testcase(_Case, _Config) ->
 
 %%% Helpers --------------------------------------------------------------
 
-host() ->
-    [_, Host] = string:split(atom_to_list(node()), "@"),
-    Host.
+host() -> otpc_test_lib:host().
 
 %% Starts otpc-node with a fresh name; returns {Handle, Node}.
 start_node(Args) ->
-    Name = "cnode" ++ integer_to_list(erlang:unique_integer([positive])),
-    Cookie = atom_to_list(erlang:get_cookie()),
-    {ok, H, <<"ready ", N/binary>>} =
-        otpc_test_lib:start_program("otpc-node",
-                                    ["--sname", Name, "--cookie", Cookie | Args],
-                                    #{ready => "^ready "}),
-    Node = binary_to_atom(N, utf8),
-    Node = list_to_atom(Name ++ "@" ++ host()),
-    {H, Node}.
+    otpc_test_lib:start_cnode("cnode", Args).
 
-stopped(H) ->
-    {exit_status, 0} = otpc_test_lib:stop_program(H),
-    ok.
+stopped(H) -> otpc_test_lib:stop_cnode(H).
 
 echo_pid(Node) ->
     {echo, Node} ! {self(), hello},

@@ -61,24 +61,15 @@ end_per_testcase(_Case, _Config) ->
 
 %%% Helpers: nodes --------------------------------------------------------
 
-host() ->
-    [_, Host] = string:split(atom_to_list(node()), "@"),
-    Host.
+host() -> otpc_test_lib:host().
 
 cookie() -> atom_to_list(erlang:get_cookie()).
 
 %% Starts otpc-node with a fresh name and the given cookie.
 start_node(Cookie) ->
-    Name = "robust" ++ integer_to_list(erlang:unique_integer([positive])),
-    {ok, H, <<"ready ", N/binary>>} =
-        otpc_test_lib:start_program("otpc-node",
-                                    ["--sname", Name, "--cookie", Cookie],
-                                    #{ready => "^ready "}),
-    {H, binary_to_atom(N, utf8)}.
+    otpc_test_lib:start_cnode("robust", [], #{cookie => Cookie}).
 
-stopped(H) ->
-    {exit_status, 0} = otpc_test_lib:stop_program(H),
-    ok.
+stopped(H) -> otpc_test_lib:stop_cnode(H).
 
 %% Waits for a log line of otpc-node matching Re; returns it.
 logged(H, Re) ->

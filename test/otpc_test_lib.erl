@@ -10,7 +10,7 @@
 -export([build_dir/0, executable/1,
          start_peer/1, start_peer/2, stop_peer/1,
          start_program/2, start_program/3, wait_line/3, stop_program/1,
-         program_os_pid/1,
+         program_os_pid/1, host/0, start_cnode/2, start_cnode/3, stop_cnode/1,
          open_port_program/1, open_port_program/2, port_call/2, port_call/3,
          close_port_program/1,
          cleanup/0, os_pid_alive/1]).
@@ -114,6 +114,33 @@ wait_line(#{keeper := Keeper}, Regex, Timeout) ->
     end.
 
 program_os_pid(#{os_pid := OsPid}) -> OsPid.
+
+%% @doc The host part of this node's name.
+host() ->
+    [_, Host] = string:split(atom_to_list(node()), "@"),
+    Host.
+
+%% @doc Starts the reference C node (otpc-node) under a fresh short name
+%% Prefix ++ N, with this node's cookie unless Opts has `cookie', extra
+%% command-line Args and Opts as start_program/3 takes them (env, timeout).
+%% Waits for its ready line and returns {Handle, Node}.
+start_cnode(Prefix, Args) ->
+    start_cnode(Prefix, Args, #{}).
+
+start_cnode(Prefix, Args, Opts) ->
+    Name = Prefix ++ integer_to_list(erlang:unique_integer([positive])),
+    Cookie = maps:get(cookie, Opts, atom_to_list(erlang:get_cookie())),
+    {ok, H, <<"ready ", N/binary>>} =
+        start_program("otpc-node", ["--sname", Name, "--cookie", Cookie | Args],
+                      maps:put(ready, "^ready ", maps:remove(cookie, Opts))),
+    Node = binary_to_atom(N, utf8),
+    Node = list_to_atom(Name ++ "@" ++ host()),
+    {H, Node}.
+
+%% @doc Stops a C node with SIGTERM and requires a clean exit (status 0).
+stop_cnode(H) ->
+    {exit_status, 0} = stop_program(H),
+    ok.
 
 %% @doc Stops a program with SIGTERM, then SIGKILL if it has not exited
 %% within 5 s. Returns {exit_status, N} or {killed, Lines}.

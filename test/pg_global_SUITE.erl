@@ -49,10 +49,6 @@ end_per_testcase(_Case, _Config) ->
 
 %%% The cluster -----------------------------------------------------------
 
-host() ->
-    [_, Host] = string:split(atom_to_list(node()), "@"),
-    Host.
-
 load_me(Node) ->
     {Mod, Bin, File} = code:get_object_code(?MODULE),
     {module, Mod} = erpc:call(Node, code, load_binary, [Mod, File, Bin]),
@@ -60,12 +56,8 @@ load_me(Node) ->
 
 %% X is the node under test: {c, Handle, Node} or {beam, Peer, Node}.
 start_x(c) ->
-    Name = "pgc" ++ integer_to_list(erlang:unique_integer([positive])),
-    Cookie = atom_to_list(erlang:get_cookie()),
-    {ok, H, <<"ready ", N/binary>>} =
-        otpc_test_lib:start_program("otpc-node", ["--sname", Name, "--cookie", Cookie],
-                                    #{ready => "^ready "}),
-    {c, H, binary_to_atom(N, utf8)};
+    {H, N} = otpc_test_lib:start_cnode("pgc", []),
+    {c, H, N};
 start_x(beam) ->
     {ok, P, N} = otpc_test_lib:start_peer(pgx, ?PEER_ARGS),
     load_me(N),

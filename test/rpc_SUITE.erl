@@ -35,27 +35,15 @@ end_per_testcase(_Case, _Config) ->
 
 %%% Helpers --------------------------------------------------------------
 
-host() ->
-    [_, Host] = string:split(atom_to_list(node()), "@"),
-    Host.
+host() -> otpc_test_lib:host().
 
 start_node() ->
     start_node([]).
 
 start_node(Env) ->
-    Name = "rpcn" ++ integer_to_list(erlang:unique_integer([positive])),
-    Cookie = atom_to_list(erlang:get_cookie()),
-    {ok, H, <<"ready ", N/binary>>} =
-        otpc_test_lib:start_program("otpc-node",
-                                    ["--sname", Name, "--cookie", Cookie],
-                                    #{ready => "^ready ", env => Env}),
-    Node = binary_to_atom(N, utf8),
-    Node = list_to_atom(Name ++ "@" ++ host()),
-    {H, Node}.
+    otpc_test_lib:start_cnode("rpcn", [], #{env => Env}).
 
-stopped(H) ->
-    {exit_status, 0} = otpc_test_lib:stop_program(H),
-    ok.
+stopped(H) -> otpc_test_lib:stop_cnode(H).
 
 %% A BEAM peer that can load this module (funs sent to it need it).
 peer() ->
