@@ -76,4 +76,5 @@ bench_pair runtime gen_event_fanout_10000 calls/s higher beam \
 # Our reports go to stderr (dropped here), the BEAM's to its stdout.
 bench_pair runtime supervisor_restart us lower beam \
   "$c/beh_sup 10000 2>/dev/null" "$erl -eval 'beh_sup:main([10000])'"
-echo "  runtime.gen_server_call: skipped until the behaviours land" >&2
+bench_pair runtime gen_server_call_local us lower beam \
+  "$c/beh_gs_call 200000" "$erl -eval 'beh_gs_call:main([200000])'"
