@@ -15,7 +15,8 @@
          concurrent/1, monitor_name/1, c_to_c/1, sigterm/1,
          c_monitor_node/1, c_monitor_nodes/1, c_reg_send/1,
          c_monitor_remote_name/1, c_call/1, c_call_nodedown/1,
-         big_vs_signals/1, big_then_exit_same_receiver/1, c_alias/1,
+         big_vs_signals/1, big_then_exit_same_receiver/1,
+         big_vs_small_message/1, c_alias/1,
          embedded_epmd/1, max_message_size/1, big_vs_ticks/1]).
 %% Run on peers.
 -export([forward/1, serve/2, box/0, box_get/0, ctl_req/2, sink_start/1,
@@ -31,6 +32,7 @@ all() ->
      silent_peer, spawn_request, concurrent, monitor_name, c_to_c, sigterm,
      c_monitor_node, c_monitor_nodes, c_reg_send, c_monitor_remote_name,
      c_call, c_call_nodedown, big_vs_signals, big_then_exit_same_receiver,
+     big_vs_small_message,
      c_alias, embedded_epmd, max_message_size, big_vs_ticks].
 
 init_per_suite(Config) ->
@@ -598,6 +600,22 @@ big_then_exit_same_receiver(_Config) ->
     {forwarded, {big, B}} = first(),
     Size = byte_size(B),
     {forwarded, {'EXIT', _, bye}} = first(),
+    stopped(H).
+
+%% 200 MB from ctl to one BEAM process, then a small message from ctl to
+%% another: the small one goes out between the big one's fragments (OTP
+%% orders messages per sender and receiver only), so it arrives first
+%% instead of waiting for the whole transfer (head-of-line blocking).
+big_vs_small_message(_Config) ->
+    {H, Node} = start_node([]),
+    Me = self(),
+    Big = spawn(fun() -> forward(Me) end),
+    Small = spawn(fun() -> forward(Me) end),
+    Size = 200 * 1000 * 1000,
+    {ctl, Node} ! {self(), big_send, Big, Size, Small, small},
+    {forwarded, small} = first(),
+    {forwarded, {big, B}} = first(),
+    Size = byte_size(B),
     stopped(H).
 
 %% Aliases of a C process: a BEAM process sends to one (ALIAS_SEND) while

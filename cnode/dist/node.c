@@ -490,9 +490,47 @@ static void add_buf(batch_t *b, const void *p, size_t len) {
     b->bufs[b->n++] = uv_buf_init((char *)p, (unsigned)len);
 }
 
-/* Starts the next write if none is under way: every priority item (ticks)
- * first, then bulk frames - one fragment at a time - up to BATCH_BULK
- * bytes, so a tick waits for at most one batch behind a huge message. */
+/* Bulk items looked at per round of conn_flush: the order-keeping check
+ * is quadratic in it, and items further back wait for the next round. */
+#define BULK_WINDOW 64
+
+/* Adds the next piece of a bulk item to the batch: its next fragment, or
+ * the whole frame. Returns 1 if that was its last piece, 0 if more remain,
+ * -1 when fragmenting failed (the connection is then closed). */
+static int batch_piece(conn_t *c, batch_t *b, item_t *it, size_t *bytes) {
+  if (!it->frag) {
+    add_buf(b, it->head.data, it->head.len);
+    add_buf(b, it->pl, it->plen);
+    *bytes += it->head.len + it->plen;
+    return 1;
+  }
+  otpc_buf_t *h = &b->fheads[b->nf++];
+  const uint8_t *chunk;
+  size_t clen;
+  int rc = otpc__dist_frag_next(&it->f, h, &chunk, &clen);
+  if (rc < 0) {
+    conn_close(c, "down %s: %s", "fragmenting failed");
+    return -1;
+  }
+  add_buf(b, h->data, h->len);
+  add_buf(b, chunk, clen);
+  *bytes += h->len + clen;
+  return rc == 0 ? 1 : 0;
+}
+
+/* Starts the next write if none is under way: every priority item (ticks,
+ * control signals) first, then bulk up to BATCH_BULK bytes, so a tick
+ * waits for at most one batch behind a huge message.
+ *
+ * Bulk goes in rounds over the first BULK_WINDOW items: each item whose
+ * receiver has no earlier item still queued gets one piece (a 64 KiB
+ * fragment, or its whole frame) per round. So a small message to one
+ * process goes out between the fragments of a huge one to another, as
+ * OTP's fragment interleaving allows, and never waits for the whole of it;
+ * messages to the same receiver keep their order (OTP promises order per
+ * sender and receiver; we cannot tell senders apart, so we keep it per
+ * receiver, which implies it). An item for a receiver we cannot name
+ * (to_any) neither overtakes nor is overtaken. */
 static void conn_flush(conn_t *c) {
   if (c->writing || c->closing ||
       (c->prio.head == NULL && c->bulk.head == NULL))
@@ -512,34 +550,46 @@ static void conn_flush(conn_t *c) {
     it->next = NULL;
   }
   size_t bulk = 0;
-  while (c->bulk.head != NULL && b->n + 2 <= BATCH_BUFS && bulk < BATCH_BULK) {
-    item_t *it = c->bulk.head;
-    bool last = true;
-    if (it->frag) {
-      if (b->nf == BATCH_BUFS / 2)
-        break;
-      otpc_buf_t *h = &b->fheads[b->nf++];
-      const uint8_t *chunk;
-      size_t clen;
-      int rc = otpc__dist_frag_next(&it->f, h, &chunk, &clen);
-      if (rc < 0) {
-        conn_close(c, "down %s: %s", "fragmenting failed");
-        break;
+  bool progress = true, failed = false;
+  while (progress && !failed && c->bulk.head != NULL && bulk < BATCH_BULK) {
+    progress = false;
+    otpc_pid_t seen[BULK_WINDOW]; /* receivers of items left queued */
+    size_t nseen = 0, visited = 0;
+    bool any_seen = false;
+    item_t **pp = &c->bulk.head, *prev = NULL;
+    while (*pp != NULL && visited < BULK_WINDOW && b->n + 2 <= BATCH_BUFS &&
+           bulk < BATCH_BULK) {
+      item_t *it = *pp;
+      visited++;
+      bool blocked = any_seen || (it->to_any && nseen > 0);
+      for (size_t i = 0; !blocked && !it->to_any && i < nseen; i++)
+        blocked = pid_eq(&seen[i], &it->to);
+      int last = 0;
+      if (!blocked) {
+        if (it->frag && b->nf == BATCH_BUFS / 2)
+          break;
+        last = batch_piece(c, b, it, &bulk);
+        if (last < 0) {
+          failed = true;
+          break;
+        }
+        progress = true;
       }
-      add_buf(b, h->data, h->len);
-      add_buf(b, chunk, clen);
-      bulk += h->len + clen;
-      last = rc == 0;
-    } else {
-      add_buf(b, it->head.data, it->head.len);
-      add_buf(b, it->pl, it->plen);
-      bulk += it->head.len + it->plen;
-    }
-    if (last) {
-      q_pop(&c->bulk);
-      *dtail = it;
-      dtail = &it->next;
-      it->next = NULL;
+      if (last == 1) {
+        *pp = it->next;
+        if (c->bulk.tail == it)
+          c->bulk.tail = prev;
+        *dtail = it;
+        dtail = &it->next;
+        it->next = NULL;
+      } else {
+        if (it->to_any)
+          any_seen = true;
+        else
+          seen[nseen++] = it->to;
+        prev = it;
+        pp = &it->next;
+      }
     }
   }
   if (b->n == 0) { /* only empty items */

@@ -33,6 +33,8 @@
  *   {From, alias_send, Alias, Term}     Alias ! Term, {ctl, sent}
  *   {From, big_exit, To, Bytes, Pid, Reason}    To ! {big, <<Bytes bytes>>}
  *                              then exit(Pid, Reason), nothing answered
+ *   {From, big_send, To, Bytes, To2, Term}     To ! {big, <<Bytes bytes>>}
+ *                              then To2 ! Term, nothing answered
  * and the pg and global commands listed in pg_ctl.c (the default scope
  * `pg` and global_name_server run from the start), and forwards every
  * 'EXIT', 'DOWN', nodeup, nodedown and {aliased, _} it gets as {ctl, Msg}
@@ -102,6 +104,21 @@ static otpc_node_t *the_node; /* set before ctl starts */
 static bool is_true(otpc_atom_t a) {
   otpc_atom_t t;
   return otpc_atom("true", &t) == 0 && a == t;
+}
+
+/* To ! {big, <<Bytes bytes>>}. */
+static void send_big(otpc_proc_t *self, otpc_pid_t to, int64_t bytes) {
+  uint8_t *big = malloc(bytes > 0 ? (size_t)bytes : 1);
+  otpc_msg_t *m = NULL;
+  if (big != NULL) {
+    memset(big, 7, (size_t)bytes);
+    otpc_msg_build(&m, NULL, "{big, ~b}", big, (size_t)bytes);
+    free(big);
+  }
+  if (m != NULL) {
+    otpc_send(self, to, m);
+    otpc_msg_unref(m);
+  }
 }
 
 /* ctl's commands beyond the first four; false if t is none of them. */
@@ -180,18 +197,19 @@ static bool ctl_more(otpc_proc_t *self, ctl_t *c, otpc_term_t t) {
              bytes >= 0) {
     /* A huge message then an exit signal from the same process: the
      * exit overtakes the message only when it goes to another process. */
-    uint8_t *big = malloc(bytes > 0 ? (size_t)bytes : 1);
+    send_big(self, to, bytes);
+    otpc_exit_signal(self, pid, a);
+  } else if (otpc_term_match(t, NULL, "{~p, big_send, ~p, ~I, ~p, ~t}", &from,
+                             &to, &bytes, &pid, &a) == 0 &&
+             bytes >= 0) {
+    /* A huge message then a small one to another process: the small one
+     * goes out between the huge one's fragments. */
+    send_big(self, to, bytes);
     otpc_msg_t *m = NULL;
-    if (big != NULL) {
-      memset(big, 7, (size_t)bytes);
-      otpc_msg_build(&m, NULL, "{big, ~b}", big, (size_t)bytes);
-      free(big);
-    }
-    if (m != NULL) {
-      otpc_send(self, to, m);
+    if (otpc_msg_build(&m, NULL, "~t", &a) == 0) {
+      otpc_send(self, pid, m);
       otpc_msg_unref(m);
     }
-    otpc_exit_signal(self, pid, a);
   } else {
     return false;
   }
