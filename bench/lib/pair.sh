@@ -22,6 +22,8 @@ bench_header() {
 bench_pair() {
   local suite=$1 name=$2 unit=$3 better=$4 peer=$5 a_cmd=$6 b_cmd=$7
   local a b as=() bs=() rs=() i
+  # BENCH_ONLY=<regex>: run only the benchmarks whose name matches.
+  [[ -n ${BENCH_ONLY:-} && ! $name =~ $BENCH_ONLY ]] && return 0
   echo "  $suite.$name: warm-up, then $BENCH_RUNS runs each, alternating" >&2
   bash -c "$a_cmd" >/dev/null || { echo "bench: otpc side of $name failed: $a_cmd" >&2; return 1; }
   bash -c "$b_cmd" >/dev/null || { echo "bench: $peer side of $name failed: $b_cmd" >&2; return 1; }
