@@ -216,18 +216,33 @@ int otpc__rpc_rpc_result(const otpc_rpc_call_t *c, otpc_buf_t *out) {
 /* ----------------------------------------------- erpc call processes */
 
 /* The exit reason of erpc:execute_call/4 for the outcome c. */
+/* {Res, Class, V} or {Res, error, V, Stack} in external format (no
+ * version byte, as otpc_term_build), written by hand: it is built once
+ * per erpc call on the node's thread, and parsing a format for it cost
+ * as much as the rest of the call's own work. */
 static int call_reason(const otpc_rpc_call_t *c, otpc_term_t res,
                        otpc_buf_t *out) {
   otpc_term_t v = view(&c->val), s = view(&c->stack);
-  switch (c->cls) {
-  case -1: return otpc_term_build(out, NULL, "{~t, return, ~t}", &res, &v);
-  case OTPC_RPC_THROW:
-    return otpc_term_build(out, NULL, "{~t, throw, ~t}", &res, &v);
-  case OTPC_RPC_EXIT:
-    return otpc_term_build(out, NULL, "{~t, exit, ~t}", &res, &v);
-  default:
-    return otpc_term_build(out, NULL, "{~t, error, ~t, ~t}", &res, &v, &s);
-  }
+  const char *cls = c->cls == -1               ? "return"
+                    : c->cls == OTPC_RPC_THROW ? "throw"
+                    : c->cls == OTPC_RPC_EXIT  ? "exit"
+                                               : "error";
+  bool err =
+      c->cls != -1 && c->cls != OTPC_RPC_THROW && c->cls != OTPC_RPC_EXIT;
+  /* SMALL_TUPLE_EXT and SMALL_ATOM_UTF8_EXT (tags 104 and 119). */
+  uint8_t hd[2] = {104, err ? 4 : 3}, at[2] = {119, (uint8_t)strlen(cls)};
+  int rc = otpc_buf_append(out, hd, 2);
+  if (rc == 0)
+    rc = otpc_buf_append(out, res.p, res.len);
+  if (rc == 0)
+    rc = otpc_buf_append(out, at, 2);
+  if (rc == 0)
+    rc = otpc_buf_append(out, cls, at[1]);
+  if (rc == 0)
+    rc = otpc_buf_append(out, v.p, v.len);
+  if (rc == 0 && err)
+    rc = otpc_buf_append(out, s.p, s.len);
+  return rc;
 }
 
 typedef struct job {
