@@ -10,7 +10,8 @@
          rpc_shapes_vs_beam/1, casts_and_multicalls/1, remote_spawn/1,
          spawn_undef_vs_beam/1, rex/1, c_rpc_into_beam/1,
          c_erpc_into_beam/1, processes/1,
-         io_requests/1, logger_proxy/1, forward_logs/1]).
+         io_requests/1, logger_proxy/1, forward_logs/1,
+         forward_logs_env/1, log_to_bad_options/1]).
 %% A logger handler run on a peer (forward_logs).
 -export([log/2]).
 
@@ -19,7 +20,8 @@
 all() ->
     [erpc_results, add_any_size, error_shapes_vs_beam, rpc_shapes_vs_beam,
      casts_and_multicalls, remote_spawn, spawn_undef_vs_beam, rex,
-     c_rpc_into_beam, c_erpc_into_beam, processes, io_requests, logger_proxy, forward_logs].
+     c_rpc_into_beam, c_erpc_into_beam, processes, io_requests, logger_proxy, forward_logs,
+     forward_logs_env, log_to_bad_options].
 
 init_per_suite(Config) ->
     case is_alive() of
@@ -328,20 +330,66 @@ logger_proxy(_Config) ->
     ct:log("~s", [Line]),
     stopped(H).
 
-%% With OTPC_NODE_LOG_TO, the C node's crash reports become ordinary
-%% logger events on that BEAM node.
+%% With --log-to NODE, the C node's crash reports become ordinary logger
+%% events on that BEAM node (a logger handler added there sees them).
 forward_logs(_Config) ->
+    PNode = log_peer(),
+    {H, Node} = otpc_test_lib:start_cnode("rpcn", ["--log-to", atom_to_list(PNode)]),
+    forwarded_crash(Node, forwarded),
+    stopped(H).
+
+%% OTPC_NODE_LOG_TO is the fallback; the flag wins over it.
+forward_logs_env(_Config) ->
+    PNode = log_peer(),
+    {H, Node} = start_node([{"OTPC_NODE_LOG_TO", atom_to_list(PNode)}]),
+    forwarded_crash(Node, by_env),
+    stopped(H),
+    {ok, _, Other} = otpc_test_lib:start_peer(rpco, []),
+    {H2, Node2} = otpc_test_lib:start_cnode(
+                    "rpcn", ["--log-to", atom_to_list(PNode)],
+                    #{env => [{"OTPC_NODE_LOG_TO", atom_to_list(Other)}]}),
+    forwarded_crash(Node2, flag_wins),
+    stopped(H2).
+
+%% Bad --log-to values (and a bad OTPC_NODE_LOG_TO) are usage errors:
+%% exit status 2, a line naming what was wrong, then the usage, which
+%% lists --log-to.
+log_to_bad_options(_Config) ->
+    Base = ["--sname", "rpcbad", "--cookie", "c"],
+    Cases = [{["--log-to"], [], "missing value for: --log-to"},
+             {["--log-to", "nohost"], [], "bad --log-to \\(NAME@HOST expected\\): nohost"},
+             {["--log-to", "@h"], [], "bad --log-to"},
+             {["--log-to", "n@"], [], "bad --log-to"},
+             {["--log-to", "a@b", "--log-to", "c@d"], [], "--log-to given twice"},
+             {[], [{"OTPC_NODE_LOG_TO", "nohost"}], "bad OTPC_NODE_LOG_TO"}],
+    [begin
+         {error, {exited, 2, [First, <<"usage: ", _/binary>> | Usage]}} =
+             otpc_test_lib:start_program("otpc-node", Base ++ Args,
+                                         #{ready => "^ready ", env => Env}),
+         {match, _} = re:run(First, "^otpc-node: " ++ Re),
+         true = lists:any(fun(L) -> binary:match(L, <<"--log-to">>) =/= nomatch end,
+                          Usage)
+     end || {Args, Env, Re} <- Cases],
+    %% --log-to as another option's value is that option's value.
+    {H, _} = otpc_test_lib:start_cnode("rpcn", [], #{cookie => "--log-to"}),
+    stopped(H).
+
+%% A BEAM peer whose logger sends each event to this process.
+log_peer() ->
     Dir = filename:dirname(code:which(?MODULE)),
     {ok, _Peer, PNode} = otpc_test_lib:start_peer(rpcl, ["-pa", Dir]),
     ok = erpc:call(PNode, logger, add_handler,
                    [ct_fwd, ?MODULE, #{config => #{pid => self()}}]),
-    {H, Node} = start_node([{"OTPC_NODE_LOG_TO", atom_to_list(PNode)}]),
-    {P, M} = spawn_monitor(Node, nomod, nofun, [forwarded]),
+    PNode.
+
+%% A crash on Node (a spawn of an undefined function, which is reported)
+%% arrives at log_peer's logger as an error event naming Node.
+forwarded_crash(Node, Tag) ->
+    {P, M} = spawn_monitor(Node, nomod, nofun, [Tag]),
     receive {'DOWN', M, process, P, _} -> ok after ?T -> ct:fail(no_down) end,
     #{level := error, msg := {"~ts", [Text]}, meta := #{otpc_node := Node}} =
-        recv_event(<<"crash report">>),
-    true = binary:match(Text, <<"forwarded">>) =/= nomatch,
-    stopped(H).
+        recv_event(atom_to_binary(Tag)),
+    true = binary:match(Text, <<"crash report">>) =/= nomatch.
 
 recv_event(Sub) ->
     receive

@@ -60,4 +60,14 @@ otpc_atom_t otpc__rpc_log_target(otpc_rpc_t *r);
  * processes/0, and the process entry rpc_into/5. */
 int otpc__rpc_register_otpc_node(otpc_rpc_t *r);
 
+/* otpc-node's --log-to NODE (log_opt.c): copies argv without it into rest
+ * (argc + 1 slots, NULL-terminated, *nrest entries) and sets *log_to to
+ * its value, else to env (OTPC_NODE_LOG_TO, the older form) when non-empty,
+ * else NULL. The value must be NAME@HOST. OTPC_EINVAL with a reason in
+ * why on a missing, repeated or bad value. */
+int otpc__rpc_log_to_arg(int argc, char **argv, char **rest, int *nrest,
+                         const char *env, const char **log_to, char *why,
+                         size_t why_cap);
+#define OTPC__RPC_LOG_TO_USAGE "                 [--log-to NODE@HOST]\n"
+
 #endif

@@ -2,7 +2,8 @@
  * registered process `echo` and runs until SIGTERM or SIGINT.
  *
  *   otpc-node --sname NAME | --name NAME@HOST [--cookie C] [--hidden]
- *             [--ticktime S] [--epmd-port P]
+ *             [--ticktime S] [--epmd-port P] [--state-dir DIR]
+ *             [--max-message-size BYTES] [--log-to NODE@HOST]
  *
  * Prints "ready NAME@HOST" once registered with epmd and listening. The
  * echo contract (kept stable: checks outside the tests use it):
@@ -276,10 +277,21 @@ static void log_line(void *ud, const char *line) {
 int main(int argc, char **argv) {
   otpc__node_cli_t cli;
   char msg[256];
-  if (otpc__node_parse_args(argc, argv, &cli, msg, sizeof msg) != 0) {
-    fprintf(stderr, "otpc-node: %s\n%s", msg, OTPC__NODE_USAGE);
+  const char *log_to;
+  int nrest = 0;
+  char **rest = calloc((size_t)argc + 1, sizeof *rest);
+  if (rest == NULL)
+    return 1;
+  if (otpc__rpc_log_to_arg(argc, argv, rest, &nrest, getenv("OTPC_NODE_LOG_TO"),
+                           &log_to, msg, sizeof msg) != 0 ||
+      otpc__node_parse_args(nrest, rest, &cli, msg, sizeof msg) != 0) {
+    fprintf(stderr, "otpc-node: %s\n%s%s", msg, OTPC__NODE_USAGE,
+            OTPC__RPC_LOG_TO_USAGE);
+    free(rest);
     return 2;
   }
+  /* cli points into argv, never into rest. */
+  free(rest);
   /* Every thread inherits the mask; the main thread takes the signals
    * with sigwait, so no handler runs in a thread holding a lock. */
   sigset_t set;
@@ -336,10 +348,11 @@ int main(int argc, char **argv) {
     return 1;
   }
   /* rpc/erpc, remote spawn, rex, user, logger_proxy; the otpc_node
-   * module; logs to $OTPC_NODE_LOG_TO's logger (docs/services.md). */
+   * module; logs to --log-to's (or $OTPC_NODE_LOG_TO's) logger
+   * (docs/services.md). */
   otpc_rpc_t *rpc = NULL;
   if (otpc_rpc_start(n, &rpc) != 0 || otpc__rpc_register_otpc_node(rpc) != 0 ||
-      otpc_rpc_forward_logs(rpc, getenv("OTPC_NODE_LOG_TO")) != 0) {
+      otpc_rpc_forward_logs(rpc, log_to) != 0) {
     fprintf(stderr, "otpc-node: cannot start the rpc service\n");
     otpc_node_stop(n);
     return 1;
