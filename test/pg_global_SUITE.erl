@@ -13,7 +13,8 @@
          c_member_death/1, join_twice_leave_once/1, broadcast_both_ways/1,
          named_scope/1, not_joined_and_bad_pid/1, kill_restart_same_as_beam/1,
          global_sync_returns/1, global_names/1, global_c_node_lost/1,
-         global_beam_node_lost/1, global_mesh_same_as_beam/1]).
+         global_beam_node_lost/1, global_mesh_same_as_beam/1,
+         global_via_unusable/1, global_c_node_restart/1]).
 %% Run on peers.
 -export([member/3]).
 
@@ -26,7 +27,8 @@ all() ->
      join_twice_leave_once, broadcast_both_ways, named_scope,
      not_joined_and_bad_pid, kill_restart_same_as_beam,
      global_sync_returns, global_names, global_c_node_lost,
-     global_beam_node_lost, global_mesh_same_as_beam].
+     global_beam_node_lost, global_mesh_same_as_beam,
+     global_via_unusable, global_c_node_restart].
 
 init_per_suite(Config) ->
     case is_alive() of
@@ -501,3 +503,46 @@ await_connected(N, X, Deadline) ->
                 false -> await_connected(N, X, Deadline)
             end
     end.
+
+%% The C side's global calls need a BEAM node to run them (via). One that
+%% cannot be reached gives a prompt error, not a wait for the call's
+%% timeout (10 s in ctl; ?T is longer); the C node itself as via is
+%% refused at once (it holds no name table).
+global_via_unusable(_Config) ->
+    {H, XN} = otpc_test_lib:start_cnode("pgc", []),
+    Nobody = list_to_atom("nobody" ++ integer_to_list(erlang:unique_integer([positive]))
+                          ++ "@" ++ otpc_test_lib:host()),
+    {global_whereis, St1, _} = ctl(XN, {global_whereis, Nobody, some_name}),
+    true = lists:member(St1, [noproc, exit]),
+    {global_register, St2, _} = ctl(XN, {global_register, Nobody, some_name, self()}),
+    true = lists:member(St2, [noproc, exit]),
+    {global_whereis, error, E} = ctl(XN, {global_whereis, XN, some_name}),
+    {global_register, error, E} = ctl(XN, {global_register, XN, some_name, self()}),
+    true = is_integer(E) andalso E < 0,
+    otpc_test_lib:stop_cnode(H).
+
+%% The C node is killed and restarted under the same name: its old names
+%% are gone, global:sync() returns on every BEAM node once they have
+%% reconnected, and a process of the new incarnation registers a name
+%% seen everywhere, as after a BEAM node's restart.
+global_c_node_restart(_Config) ->
+    {X = {c, H, XN}, Peers} = cluster(c),
+    PNodes = [P1, P2 | _] = [N || {_, N} <- Peers],
+    C = new_member(X, pg, holder),
+    yes = erpc:call(P1, global, register_name, [restart_c, C]),
+    [C = where(V, restart_c, P1) || V <- [XN, node() | PNodes]],
+    _ = os:cmd("kill -9 " ++ integer_to_list(otpc_test_lib:program_os_pid(H))),
+    [ok = await_where(V, restart_c, P1, undefined) || V <- [node() | PNodes]],
+    [SName, _] = string:split(atom_to_list(XN), "@"),
+    {ok, H2, _} = otpc_test_lib:start_program(
+                    "otpc-node", ["--sname", SName, "--cookie",
+                                  atom_to_list(erlang:get_cookie())],
+                    #{ready => "^ready "}),
+    X2 = {c, H2, XN},
+    ok = connect(PNodes ++ [XN]),
+    [ok = sync_on(N) || N <- PNodes],
+    C2 = new_member(X2, pg, holder),
+    true = C2 =/= C,
+    {global_register, ok, yes} = ctl(XN, {global_register, P2, restart_c, C2}),
+    [C2 = where(V, restart_c, P1) || V <- [XN, node() | PNodes]],
+    otpc_test_lib:stop_cnode(H2).

@@ -64,6 +64,10 @@ static int via_rex(otpc_proc_t *self, otpc_atom_t via, const char *fmt,
                    otpc_gs_cont_fn cont, void *ctx) {
   otpc_buf_t b = {0};
   otpc_atom_t rex;
+  /* Our own rex would answer, but with a badrpc: this node holds no name
+   * table, so only a BEAM node can be asked. */
+  if (via == otpc_rt_node(otpc_proc_rt(self)))
+    return OTPC_EINVAL;
   int rc = otpc_atom("rex", &rex);
   if (rc == 0)
     rc = pid != NULL ? otpc_term_build(&b, NULL, fmt, &name, pid)

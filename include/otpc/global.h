@@ -34,7 +34,8 @@ int otpc_global_start(otpc_rt_t *rt, otpc_pid_t *pid);
 
 /* global:register_name(Name, Pid) run on node `via`: the continuation gets
  * the result as a gen_server call's (OK with yes | no, or NOPROC, TIMEOUT,
- * EXIT if `via` cannot run it). */
+ * EXIT if `via` cannot run it: unreachable, it fails at once). `via` must
+ * be a BEAM node: this node itself is OTPC_EINVAL (it holds no names). */
 int otpc_global_register_name(otpc_proc_t *self, otpc_atom_t via,
                               otpc_term_t name, otpc_pid_t pid,
                               int64_t timeout_ms, otpc_gs_cont_fn cont,
