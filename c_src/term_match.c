@@ -12,6 +12,7 @@
  * stack. */
 #include <limits.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -254,6 +255,14 @@ static void describe(const mctx_t *c, sbuf_t *b) {
   sb_puts(b, ": ");
 }
 
+/* No sentence is wanted (no err, or an exact sub-match whose failure the
+ * caller reports itself): a mismatch is then only OTPC_ENOMATCH, and the
+ * printing, which costs far more than the matching (a gen_server tries
+ * several patterns per message), is skipped. */
+static bool quiet(const mctx_t *c) {
+  return c->exact || c->err == NULL;
+}
+
 /* Reports a mismatch at node i: the place, then the sentence from fmt, then
  * ", got <term>" when s is given. err->offset is the node's offset. */
 static int fail(mctx_t *c, size_t i, const subj_t *s, const char *fmt, ...)
@@ -262,7 +271,7 @@ static int fail(mctx_t *c, size_t i, const subj_t *s, const char *fmt, ...)
 #endif
     ;
 static int fail(mctx_t *c, size_t i, const subj_t *s, const char *fmt, ...) {
-  if (c->exact || c->err == NULL)
+  if (quiet(c))
     return OTPC_ENOMATCH;
   char msg[OTPC_ERR_MSG_SIZE];
   sbuf_t b = {msg, 0, sizeof msg};
@@ -286,6 +295,8 @@ static int fail(mctx_t *c, size_t i, const subj_t *s, const char *fmt, ...) {
 
 /* "expected <pattern text>, got <term>". */
 static int expect_src(mctx_t *c, size_t i, const subj_t *s) {
+  if (quiet(c))
+    return OTPC_ENOMATCH;
   char src[SHOW_PATTERN + 1];
   sbuf_t b = {src, 0, sizeof src};
   src[0] = 0;
@@ -399,6 +410,8 @@ static int match_tuple(mctx_t *c, size_t i, const subj_t *s) {
   if (otpc_term_tuple(s->t, &it, &arity) != 0)
     return fail(c, i, s, "expected a tuple of arity %zu", n->n);
   if (arity != n->n) {
+    if (quiet(c))
+      return OTPC_ENOMATCH;
     char got[80];
     print_subj(s, got, sizeof got);
     return fail(c, i, NULL,
@@ -435,6 +448,8 @@ static int match_list(mctx_t *c, size_t i, const subj_t *s) {
                 n->tail ? "at least " : "", elems, plural(elems));
   }
   if (count < elems || (count > elems && !n->tail)) {
+    if (quiet(c))
+      return OTPC_ENOMATCH;
     char got[80];
     print_subj(s, got, sizeof got);
     if (elems == 0)
