@@ -755,15 +755,14 @@ int otpc_term_vmatch(otpc_term_t t, otpc_err_t *err, const char *pattern,
   if (pattern == NULL || t.p == NULL || t.len == 0)
     return otpc__err(err, OTPC_EINVAL, 0, "%s is NULL",
                      pattern == NULL ? "the pattern" : "the term");
-  pnode_t stack[OTPC__PATTERN_STACK_NODES], *nodes;
-  int rc = otpc__pattern_parse(pattern, err, stack, OTPC__PATTERN_STACK_NODES,
-                               &nodes);
+  otpc__pattern_use_t use;
+  int rc = otpc__pattern_get(pattern, err, &use);
   if (rc == 0) {
     mctx_t m;
     va_list aq;
     va_copy(aq, ap);
     m.pat = pattern;
-    m.nodes = nodes;
+    m.nodes = use.nodes;
     m.ap = &aq;
     m.err = err;
     m.exact = 0;
@@ -776,9 +775,8 @@ int otpc_term_vmatch(otpc_term_t t, otpc_err_t *err, const char *pattern,
       err->offset = 0;
       err->msg[0] = 0;
     }
+    otpc__pattern_put(&use);
   }
-  if (nodes != stack)
-    free(nodes);
   return rc;
 }
 

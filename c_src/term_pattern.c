@@ -7,6 +7,7 @@
  * the builder uses too (term_lex.c), and only checked here: the matcher
  * re-reads their text, so a node stays small and a match allocates
  * nothing for them. */
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -244,4 +245,122 @@ int otpc__pattern_parse(const char *pattern, otpc_err_t *err, pnode_t *stack,
     *nodes = p.nodes;
   }
   return rc;
+}
+
+/* ------------------------------------------------------------- the cache
+ *
+ * Programs match the same few literal patterns over and over (a
+ * gen_server tries four per message), and parsing costs more than
+ * matching. Each thread keeps the nodes of recent patterns, so no lock
+ * is taken and no entry is shared. A slot is found by the caller's
+ * pointer, but a hit needs the same text too: a caller may rewrite a
+ * buffer between two calls. */
+
+#define CACHE_SLOTS 64
+#define CACHE_MAX_TEXT 256 /* longer patterns are parsed at every call */
+
+typedef struct centry {
+  const char *key; /* the caller's pointer, NULL when the slot is empty */
+  char *text;      /* a copy of the pattern: what a hit must equal */
+  pnode_t *nodes;
+  size_t room; /* bytes of the block at text (text and nodes) */
+  unsigned busy;
+} centry_t;
+
+typedef struct pcache {
+  centry_t e[CACHE_SLOTS];
+} pcache_t;
+
+static _Thread_local pcache_t *tl_cache;
+static pthread_key_t cache_key;
+static int cache_key_ok;
+static pthread_once_t cache_once = PTHREAD_ONCE_INIT;
+
+static void cache_free(void *p) {
+  pcache_t *c = p;
+  for (size_t i = 0; i < CACHE_SLOTS; i++)
+    free(c->e[i].text);
+  free(c);
+}
+
+static void cache_key_make(void) {
+  cache_key_ok = pthread_key_create(&cache_key, cache_free) == 0;
+}
+
+/* This thread's cache, made at its first use and freed when the thread
+ * ends (the key's destructor); NULL if memory is short. */
+static pcache_t *cache(void) {
+  if (tl_cache != NULL)
+    return tl_cache;
+  pthread_once(&cache_once, cache_key_make);
+  if (!cache_key_ok)
+    return NULL;
+  pcache_t *c = calloc(1, sizeof *c);
+  if (c == NULL || pthread_setspecific(cache_key, c) != 0) {
+    free(c);
+    return NULL;
+  }
+  return tl_cache = c;
+}
+
+static centry_t *slot(pcache_t *c, const char *pattern) {
+  uint64_t h = (uint64_t)(uintptr_t)pattern * 0x9E3779B97F4A7C15u;
+  return &c->e[h >> 58]; /* the top 6 bits: CACHE_SLOTS is 64 */
+}
+
+/* Keeps a copy of a pattern just parsed into nodes (count of them) in e,
+ * reusing its block when it is big enough. A failure only means no cache. */
+static void keep(centry_t *e, const char *pattern, size_t len,
+                 const pnode_t *nodes, size_t count) {
+  size_t text_room =
+      (len + 1 + _Alignof(pnode_t) - 1) & ~(size_t)(_Alignof(pnode_t) - 1);
+  size_t need = text_room + count * sizeof *nodes;
+  if (need > e->room) {
+    char *block = malloc(need);
+    if (block == NULL)
+      return;
+    free(e->text);
+    e->text = block;
+    e->room = need;
+  }
+  memcpy(e->text, pattern, len + 1);
+  e->nodes = (pnode_t *)(void *)(e->text + text_room);
+  memcpy(e->nodes, nodes, count * sizeof *nodes);
+  e->key = pattern;
+}
+
+int otpc__pattern_get(const char *pattern, otpc_err_t *err,
+                      otpc__pattern_use_t *use) {
+  use->entry = NULL;
+  use->heap = NULL;
+  pcache_t *c = cache();
+  centry_t *e = c != NULL ? slot(c, pattern) : NULL;
+  if (e != NULL && !e->busy && e->key == pattern &&
+      strcmp(e->text, pattern) == 0) {
+    e->busy = 1;
+    use->entry = e;
+    use->nodes = e->nodes;
+    return 0;
+  }
+  pnode_t *nodes;
+  int rc = otpc__pattern_parse(pattern, err, use->stack,
+                               OTPC__PATTERN_STACK_NODES, &nodes);
+  if (rc < 0) {
+    if (nodes != use->stack)
+      free(nodes);
+    return rc;
+  }
+  use->nodes = nodes;
+  if (nodes != use->stack)
+    use->heap = nodes;
+  size_t len = strlen(pattern);
+  if (e != NULL && !e->busy && len <= CACHE_MAX_TEXT)
+    keep(e, pattern, len, nodes, nodes[0].size);
+  return 0;
+}
+
+void otpc__pattern_put(otpc__pattern_use_t *use) {
+  if (use->entry != NULL)
+    use->entry->busy = 0;
+  free(use->heap);
 }

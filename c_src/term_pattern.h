@@ -45,6 +45,23 @@ typedef struct pnode {
  * with err filled for a bad pattern. */
 int otpc__pattern_parse(const char *pattern, otpc_err_t *err, pnode_t *stack,
                         size_t cap, pnode_t **nodes);
+/* The parsed nodes of a pattern for one use, from this thread's cache of
+ * recent patterns (no parsing) or parsed now. */
+typedef struct otpc__pattern_use {
+  const pnode_t *nodes;
+  /* Internal. */
+  struct centry *entry; /* the cache slot, held until put */
+  pnode_t *heap;        /* nodes parsed into the heap, freed by put */
+  pnode_t stack[OTPC__PATTERN_STACK_NODES];
+} otpc__pattern_use_t;
+
+/* Fills use->nodes for pattern, as otpc__pattern_parse would (same errors);
+ * a pattern parsed once on this thread is not parsed again while its
+ * slot holds it. Every 0 return is followed by otpc__pattern_put. */
+int otpc__pattern_get(const char *pattern, otpc_err_t *err,
+                      otpc__pattern_use_t *use);
+void otpc__pattern_put(otpc__pattern_use_t *use);
+
 /* A lexer that re-reads the text of node n, lexed once already while
  * parsing, so it cannot fail (and reports nowhere). */
 otpc__lex_t otpc__pattern_relex(const char *pattern, const pnode_t *n);

@@ -1,6 +1,7 @@
 /* Tests of otpc_term_match: captures, literals, wildcards, tails, maps,
  * integer ranges, error messages and pattern syntax errors. The terms are
  * the bytes of term_to_binary from Erlang/OTP 25 (see the tables below). */
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -915,8 +916,113 @@ static void test_same_syntax(void **state) {
   otpc_buf_free(&b);
 }
 
+/* ------------------------------------------------------------- the cache */
+
+/* The parsed-pattern cache is keyed by the pattern's pointer but must
+ * compare its text: one buffer rewritten between calls is another pattern. */
+static void test_cache_rewritten_buffer(void **state) {
+  (void)state;
+  char pat[32];
+  for (int round = 0; round < 3; round++) {
+    snprintf(pat, sizeof pat, "{ok, 42}");
+    assert_int_equal(otpc_term_match(T(ok_42), NULL, pat), 0);
+    snprintf(pat, sizeof pat, "{ok, 43}");
+    assert_int_equal(otpc_term_match(T(ok_42), NULL, pat), OTPC_ENOMATCH);
+    snprintf(pat, sizeof pat, "{ok, foo}");
+    assert_int_equal(otpc_term_match(T(ok_foo), NULL, pat), 0);
+    snprintf(pat, sizeof pat, "{a, b, c}"); /* other node count */
+    assert_int_equal(otpc_term_match(T(abc_tuple), NULL, pat), 0);
+    assert_int_equal(otpc_term_match(T(ok_foo), NULL, pat), OTPC_ENOMATCH);
+  }
+}
+
+/* A bad pattern is never cached: the same error every time, also after a
+ * good pattern used the same buffer. */
+static void test_cache_errors_repeat(void **state) {
+  (void)state;
+  char pat[32];
+  otpc_err_t first, again;
+  snprintf(pat, sizeof pat, "{ok, ~q}");
+  assert_int_equal(otpc_term_match(T(ok_42), &first, pat), OTPC_EBADFMT);
+  for (int i = 0; i < 3; i++) {
+    snprintf(pat, sizeof pat, "{ok, _}");
+    assert_int_equal(otpc_term_match(T(ok_42), NULL, pat), 0);
+    snprintf(pat, sizeof pat, "{ok, ~q}");
+    assert_int_equal(otpc_term_match(T(ok_42), &again, pat), OTPC_EBADFMT);
+    assert_int_equal(again.offset, first.offset);
+    assert_string_equal(again.msg, first.msg);
+  }
+  /* A mismatch message is the same from a cached pattern. */
+  assert_int_equal(otpc_term_match(T(ok_foo), &first, "{ok, 42}"),
+                   OTPC_ENOMATCH);
+  assert_int_equal(otpc_term_match(T(ok_foo), &again, "{ok, 42}"),
+                   OTPC_ENOMATCH);
+  assert_int_equal(again.offset, first.offset);
+  assert_string_equal(again.msg, first.msg);
+}
+
+/* More patterns than the cache has slots, each with its own buffer and
+ * a value that only it matches, used in turns: slots are replaced many
+ * times and every answer stays right. */
+static void test_cache_eviction(void **state) {
+  (void)state;
+  enum { N = 300 };
+  static char pats[N][24];
+  for (int i = 0; i < N; i++)
+    snprintf(pats[i], sizeof pats[i], "{%d, ~i}", i);
+  for (int round = 0; round < 4; round++)
+    for (int i = 0; i < N; i++) {
+      otpc_buf_t b;
+      otpc_err_t err;
+      otpc_buf_init(&b);
+      assert_int_equal(otpc_term_build(&b, &err, "{~i, ~i}", i, round * N + i),
+                       0);
+      otpc_term_t t = {b.data, b.len};
+      int v = -1;
+      assert_int_equal(otpc_term_match(t, NULL, pats[i], &v), 0);
+      assert_int_equal(v, round * N + i);
+      assert_int_equal(otpc_term_match(t, NULL, pats[(i + 1) % N], &v),
+                       OTPC_ENOMATCH);
+      otpc_buf_free(&b);
+    }
+}
+
+/* Threads each with their own cache, sharing literal patterns and each
+ * rewriting a private buffer: no thread sees another's pattern. */
+#define RACE_THREADS 4
+static void *race(void *arg) {
+  intptr_t id = (intptr_t)arg;
+  char pat[32];
+  for (int i = 0; i < 20000; i++) {
+    int v = -1;
+    if (otpc_term_match(T(ok_42), NULL, "{ok, ~i}", &v) != 0 || v != 42)
+      return (void *)1;
+    snprintf(pat, sizeof pat, "{ok, %d}", (int)((id + i) % 2 ? 42 : 41));
+    int want = (id + i) % 2 ? 0 : OTPC_ENOMATCH;
+    if (otpc_term_match(T(ok_42), NULL, pat) != want)
+      return (void *)2;
+  }
+  return NULL;
+}
+
+static void test_cache_threads(void **state) {
+  (void)state;
+  pthread_t th[RACE_THREADS];
+  for (intptr_t i = 0; i < RACE_THREADS; i++)
+    assert_int_equal(pthread_create(&th[i], NULL, race, (void *)i), 0);
+  for (int i = 0; i < RACE_THREADS; i++) {
+    void *r;
+    assert_int_equal(pthread_join(th[i], &r), 0);
+    assert_null(r);
+  }
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_cache_rewritten_buffer),
+      cmocka_unit_test(test_cache_errors_repeat),
+      cmocka_unit_test(test_cache_eviction),
+      cmocka_unit_test(test_cache_threads),
       cmocka_unit_test(test_capture_integers),
       cmocka_unit_test(test_capture_ranges),
       cmocka_unit_test(test_capture_atom_float),
