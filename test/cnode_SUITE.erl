@@ -16,7 +16,7 @@
          c_monitor_node/1, c_monitor_nodes/1, c_reg_send/1,
          c_monitor_remote_name/1, c_call/1, c_call_nodedown/1,
          big_vs_signals/1, big_then_exit_same_receiver/1,
-         big_vs_small_message/1, c_alias/1,
+         big_vs_small_message/1, burst_order/1, c_alias/1,
          embedded_epmd/1, max_message_size/1, big_vs_ticks/1]).
 %% Run on peers.
 -export([forward/1, serve/2, box/0, box_get/0, ctl_req/2, sink_start/1,
@@ -32,7 +32,7 @@ all() ->
      silent_peer, spawn_request, concurrent, monitor_name, c_to_c, sigterm,
      c_monitor_node, c_monitor_nodes, c_reg_send, c_monitor_remote_name,
      c_call, c_call_nodedown, big_vs_signals, big_then_exit_same_receiver,
-     big_vs_small_message,
+     big_vs_small_message, burst_order,
      c_alias, embedded_epmd, max_message_size, big_vs_ticks].
 
 init_per_suite(Config) ->
@@ -617,6 +617,25 @@ big_vs_small_message(_Config) ->
     {forwarded, {big, B}} = first(),
     Size = byte_size(B),
     stopped(H).
+
+%% 20000 echoes of 2 KB each: the C node writes its replies from the
+%% echo process's own thread while the connection is idle, and hands what
+%% the socket does not take to the loop; all of them arrive, in order.
+burst_order(_Config) ->
+    {H, Node} = start_node([]),
+    Pad = binary:copy(<<5>>, 2000),
+    N = 20000,
+    [{echo, Node} ! {self(), {I, Pad}} || I <- lists:seq(1, N)],
+    ok = in_order(1, N, Pad),
+    stopped(H).
+
+in_order(I, N, _Pad) when I > N -> ok;
+in_order(I, N, Pad) ->
+    receive
+        {echo, _, {I, Pad}} -> in_order(I + 1, N, Pad);
+        {echo, _, Other} -> ct:fail({out_of_order, expected, I, got, Other})
+    after ?T -> ct:fail({missing_echo, I})
+    end.
 
 %% Aliases of a C process: a BEAM process sends to one (ALIAS_SEND) while
 %% it is active; after unalias the message is dropped (a later one by pid

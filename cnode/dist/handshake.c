@@ -23,6 +23,10 @@ enum {
   ST_FAILED
 };
 
+bool otpc__hs_awaits_ack(const otpc__hs_t *hs) {
+  return hs->state == ST_I_ACK;
+}
+
 /* ------------------------------------------------------------- flags */
 
 uint64_t otpc__dflags_expand(uint64_t flags) {

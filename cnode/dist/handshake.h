@@ -168,6 +168,11 @@ int otpc__hs_feed(otpc__hs_t *hs, const uint8_t *data, size_t len, size_t *used,
 int otpc__hs_decide(otpc__hs_t *hs, otpc__hs_status_t status, const char *name,
                     uint32_t creation, otpc_err_t *err);
 
+/* Whether an initiator has sent its challenge reply and waits for the ack:
+ * a peer that closes then refused our digest (OTP's acceptor closes there
+ * only for a wrong cookie). */
+bool otpc__hs_awaits_ack(const otpc__hs_t *hs);
+
 /* MD5(cookie ++ decimal(challenge)), the digest both sides compute. */
 void otpc__hs_digest(const char *cookie, size_t cookie_len, uint32_t challenge,
                      uint8_t digest[16]);

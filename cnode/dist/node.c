@@ -61,7 +61,8 @@ enum {
   K_ALIASSEND, /* ref (an alias of to.node) ! msg */
   K_MONNODE,   /* monitor_node(to.node, on) for `from` */
   K_MONNODES,  /* monitor_nodes(on) for `from`, hidden ones too if `all` */
-  K_SPAWNREQ   /* spawn_request(to.node, mod, fun, msg) with monitor */
+  K_SPAWNREQ,  /* spawn_request(to.node, mod, fun, msg) with monitor */
+  K_FLUSH      /* a direct write left bytes in conn `id`'s rest: flush */
 };
 
 typedef struct cmd {
@@ -74,6 +75,7 @@ typedef struct cmd {
   otpc_msg_t *msg; /* message (sends), reason (exits, DOWN), args (spawn) */
   otpc_atom_t mod, fun; /* K_SPAWNREQ */
   otpc_pid_t gl;        /* K_SPAWNREQ: the group leader */
+  uint64_t id;          /* K_FLUSH: the connection */
 } cmd_t;
 
 /* ------------------------------------------------------------ outgoing */
@@ -175,6 +177,14 @@ struct conn {
   itemq_t prio, bulk;
   bool writing;
   uint64_t seq;
+  uint64_t id; /* unique per node, for K_FLUSH */
+  /* Under the node's mu (see "Direct writes" in docs/dist.md): `direct`
+   * while the connection is up with nothing queued, nothing being written
+   * and no command under way, so another thread may write a small frame
+   * to `fd` itself; `rest` the bytes such a write could not put out. */
+  bool direct;
+  int fd;
+  otpc_buf_t rest;
 };
 
 struct otpc_node {
@@ -201,8 +211,12 @@ struct otpc_node {
   bool deliver;           /* loop thread only: may touch the runtime */
   conn_t *conns;
   peer_t *peers;
-  VEC(sub_t) subs;  /* loop thread only */
-  VEC(upnode_t) up; /* under mu: read by otpc_node_list on any thread */
+  VEC(sub_t) subs;      /* loop thread only */
+  VEC(upnode_t) up;     /* under mu: read by otpc_node_list on any thread */
+  VEC(conn_t *) direct; /* under mu: connections open to direct writes */
+  cmd_t *recs, **rtail; /* under mu: records of direct writes (direct_send) */
+  bool cmds_running;    /* under mu: on_async runs a list of commands */
+  uint64_t conn_ids;    /* loop thread only */
   size_t max_msg;
   otpc__epmd_lookups_t lookups;
   otpc__epmd_host_t *epmd_host; /* we serve the epmd port; NULL: a real one */
@@ -458,6 +472,13 @@ static item_t *q_pop(itemq_t *q) {
   return it;
 }
 
+static void q_push_front(itemq_t *q, item_t *it) {
+  it->next = q->head;
+  q->head = it;
+  if (q->tail == NULL)
+    q->tail = it;
+}
+
 static void q_free(itemq_t *q) {
   item_t *it;
   while ((it = q_pop(q)) != NULL)
@@ -518,6 +539,135 @@ static int batch_piece(conn_t *c, batch_t *b, item_t *it, size_t *bytes) {
   return rc == 0 ? 1 : 0;
 }
 
+/* ------------------------------------------------------ direct writes */
+
+/* Takes `c` out of the direct list (under mu). */
+static void direct_off_locked(otpc_node_t *n, conn_t *c) {
+  if (!c->direct)
+    return;
+  c->direct = false;
+  for (size_t i = 0; i < n->direct.n; i++)
+    if (n->direct.v[i] == c) {
+      n->direct.v[i] = n->direct.v[--n->direct.n];
+      break;
+    }
+}
+
+/* Before the loop writes to an up connection: closes it to direct writes
+ * (no direct write is under way once we hold mu) and puts what a direct
+ * write left over ahead of everything queued, or, when nothing is queued,
+ * opens it to direct writes. Returns false when out of memory (the
+ * connection is then closed). */
+static bool direct_sync(conn_t *c) {
+  otpc_node_t *n = c->node;
+  bool idle = c->prio.head == NULL && c->bulk.head == NULL;
+  pthread_mutex_lock(&n->mu);
+  otpc_buf_t rest = c->rest;
+  memset(&c->rest, 0, sizeof c->rest);
+  if (idle && rest.len == 0 && c->fd >= 0) {
+    if (!c->direct) {
+      VPUSH(n->direct, c);
+      c->direct = n->direct.n > 0 && n->direct.v[n->direct.n - 1] == c;
+    }
+  } else {
+    direct_off_locked(n, c);
+  }
+  pthread_mutex_unlock(&n->mu);
+  if (rest.len == 0) {
+    otpc_buf_free(&rest);
+    return true;
+  }
+  item_t *it = calloc(1, sizeof *it);
+  if (it == NULL) {
+    otpc_buf_free(&rest);
+    conn_close(c, "down %s: %s", "out of memory");
+    return false;
+  }
+  it->head = rest;
+  q_push_front(&c->prio, it);
+  return true;
+}
+
+/* A small message written by the sending thread itself when its node's
+ * connection is idle: the loop thread is not woken for it, which saves a
+ * thread hop per message on each side of a call. Order holds: the
+ * connection is idle only with nothing queued on it, and no command (for
+ * any node) may wait or be under way. What the socket does not take goes
+ * to the loop (c->rest + K_FLUSH), ahead of anything written after it.
+ * Monitors and demonitors go the same way; `rec`, the command they would
+ * have been, then goes to the loop as a record only (run_rec), so that
+ * connection loss still answers the monitor with noconnection.
+ * Returns true when the message went (or is on its way), false to take the
+ * command path (`rec` is then the caller's). */
+static bool direct_send(otpc_node_t *n, otpc__dctl_t *d, otpc_msg_t *m,
+                        cmd_t *rec) {
+  otpc_term_t t = m != NULL ? otpc_msg_term(m) : (otpc_term_t){NULL, 0};
+  if (t.len >= OTPC__DIST_FRAG_SIZE)
+    return false;
+  bool done = false, wake = false;
+  otpc_buf_t ctl = {0}, head = {0};
+  pthread_mutex_lock(&n->mu);
+  conn_t *c = NULL;
+  if (!n->shutdown && n->cmds == NULL && !n->cmds_running)
+    for (size_t i = 0; i < n->direct.n && c == NULL; i++)
+      if (n->direct.v[i]->peer->node == d->to.node)
+        c = n->direct.v[i];
+  otpc_err_t err;
+  if (c != NULL) {
+    if (d->op == OTPC__DOP_SEND_SENDER &&
+        (c->hs.flags & OTPC__DFLAG_SEND_SENDER) == 0)
+      d->op = OTPC__DOP_SEND;
+    c = otpc__dctl_encode(&ctl, d, &err) == 0 &&
+                ctl.len + t.len < OTPC__DIST_FRAG_SIZE &&
+                otpc__dist_enc_head(
+                    &head,
+                    c->mode == OTPC__DIST_HDR_FRAG ? OTPC__DIST_HDR : c->mode,
+                    (otpc_term_t){ctl.data, ctl.len}, t.len, &err) == 0
+            ? c
+            : NULL;
+  }
+  if (c != NULL) {
+    struct iovec iov[2] = {{head.data, head.len}, {(void *)t.p, t.len}};
+    struct msghdr mh = {.msg_iov = iov, .msg_iovlen = t.len > 0 ? 2 : 1};
+    ssize_t w = sendmsg(c->fd, &mh, MSG_DONTWAIT | MSG_NOSIGNAL);
+    /* Nothing written (a full socket, an error): the command path queues
+     * it, and the loop meets the error itself. */
+    done = w > 0;
+    size_t wn = w > 0 ? (size_t)w : 0;
+    if (done && wn < head.len + t.len) {
+      direct_off_locked(n, c);
+      cmd_t *k = calloc(1, sizeof *k);
+      int rc = k != NULL ? 0 : OTPC_ENOMEM;
+      if (rc == 0 && wn < head.len)
+        rc = otpc_buf_append(&c->rest, head.data + wn, head.len - wn);
+      size_t pw = wn > head.len ? wn - head.len : 0;
+      if (rc == 0)
+        rc = otpc_buf_append(&c->rest, t.p + pw, t.len - pw);
+      if (rc != 0) /* half a frame is out: the stream is lost */
+        shutdown(c->fd, SHUT_RDWR);
+      if (k != NULL) {
+        k->kind = K_FLUSH;
+        k->id = c->id;
+        n->cmds = k;
+        n->ctail = &k->next;
+        wake = true;
+      }
+    }
+    if (done && rec != NULL) {
+      rec->id = c->id;
+      *n->rtail = rec;
+      n->rtail = &rec->next;
+      wake = true;
+    }
+  }
+  pthread_mutex_unlock(&n->mu);
+  otpc_buf_free(&ctl);
+  otpc_buf_free(&head);
+  if (wake)
+    uv_async_send(&n->async);
+  return done;
+}
+
 /* Starts the next write if none is under way: every priority item (ticks,
  * control signals) first, then bulk up to BATCH_BULK bytes, so a tick
  * waits for at most one batch behind a huge message.
@@ -532,8 +682,11 @@ static int batch_piece(conn_t *c, batch_t *b, item_t *it, size_t *bytes) {
  * receiver, which implies it). An item for a receiver we cannot name
  * (to_any) neither overtakes nor is overtaken. */
 static void conn_flush(conn_t *c) {
-  if (c->writing || c->closing ||
-      (c->prio.head == NULL && c->bulk.head == NULL))
+  if (c->writing || c->closing)
+    return;
+  if (c->state == C_UP && !direct_sync(c))
+    return;
+  if (c->prio.head == NULL && c->bulk.head == NULL)
     return;
   batch_t *b = calloc(1, sizeof *b);
   if (b == NULL) {
@@ -804,10 +957,53 @@ static void send_cmd(conn_t *c, cmd_t *k) {
 
 static void dial(otpc_node_t *n, peer_t *p);
 
+/* The record of a monitor or demonitor that direct_send wrote, on the loop
+ * thread before any command pushed after it. If the connection it went on
+ * is gone, its loss did not see this monitor: it gets noconnection now. */
+static void run_rec(otpc_node_t *n, cmd_t *k) {
+  peer_t *p = peer_get(n, k->to.node, false);
+  bool same = p != NULL && p->c != NULL && p->c->id == k->id;
+  if (k->kind == K_DEMON) {
+    if (same)
+      mon_del(&p->mons_out, &k->ref, NULL);
+  } else if (same) {
+    mon_t m = {.watcher = k->from, .target = k->to, .ref = k->ref};
+    m.name = k->kind == K_MONNAME ? k->name : OTPC_ATOM_NONE;
+    VPUSH(p->mons_out, m);
+  } else if (n->deliver) {
+    otpc__rt_remote_down(n->rt, k->to, k->from, &k->ref,
+                         otpc_msg_term(n->m_noconnection));
+  }
+  cmd_free(k);
+}
+
+/* Takes the records of direct writes waiting (under mu). */
+static cmd_t *take_recs(otpc_node_t *n) {
+  cmd_t *recs = n->recs;
+  n->recs = NULL;
+  n->rtail = &n->recs;
+  return recs;
+}
+
+static void run_recs(otpc_node_t *n, cmd_t *recs) {
+  while (recs != NULL) {
+    cmd_t *k = recs;
+    recs = k->next;
+    run_rec(n, k);
+  }
+}
+
 /* A command from a remote op, on the loop thread. Links and monitors to an
  * unreachable node are recorded first, so that the failed dial answers
  * them with noconnection. */
 static void run_cmd(otpc_node_t *n, cmd_t *k) {
+  if (k->kind == K_FLUSH) {
+    for (conn_t *c = n->conns; c != NULL; c = c->next)
+      if (c->id == k->id)
+        conn_flush(c);
+    cmd_free(k);
+    return;
+  }
   if (k->kind == K_MONNODES) {
     if (k->on) {
       sub_t s = {k->from, k->all};
@@ -863,16 +1059,24 @@ static void run_cmd(otpc_node_t *n, cmd_t *k) {
 static void on_async(uv_async_t *a) {
   otpc_node_t *n = a->data;
   pthread_mutex_lock(&n->mu);
-  cmd_t *list = n->cmds;
+  /* Records first: every command in the list was pushed after them. */
+  cmd_t *recs = take_recs(n), *list = n->cmds;
   n->cmds = NULL;
   n->ctail = &n->cmds;
+  n->cmds_running = list != NULL;
   bool quiesce = n->quiesce && !n->quiesced;
   bool shutdown = n->shutdown;
   pthread_mutex_unlock(&n->mu);
+  run_recs(n, recs);
   while (list != NULL) {
     cmd_t *k = list;
     list = k->next;
     run_cmd(n, k);
+  }
+  if (n->cmds_running) {
+    pthread_mutex_lock(&n->mu);
+    n->cmds_running = false;
+    pthread_mutex_unlock(&n->mu);
   }
   if (quiesce) {
     /* From now on the runtime may be stopped under us: no more deliveries
@@ -940,7 +1144,30 @@ static int push_cmd(otpc_node_t *n, cmd_t *k) {
   return 0;
 }
 
+/* A monitor or demonitor: written directly when it can be (direct_send),
+ * else a command. A demonitor of a monitor by name needs the name, which
+ * only the loop's record has: always a command. */
+static int direct_ctl(otpc_node_t *n, cmd_t *k) {
+  otpc__dctl_t d = {0};
+  d.op = k->kind == K_DEMON ? OTPC__DOP_DEMONITOR_P : OTPC__DOP_MONITOR_P;
+  d.from = k->from;
+  d.to = k->to;
+  d.ref = k->ref;
+  d.to_name = k->kind == K_MONNAME ? k->name : OTPC_ATOM_NONE;
+  otpc_pid_t np = otpc__node_pid(k->to.node);
+  if ((k->kind != K_DEMON || !pid_eq(&k->to, &np)) &&
+      direct_send(n, &d, NULL, k))
+    return 0;
+  return push_cmd(n, k);
+}
+
 static int op_send(void *ud, otpc_pid_t from, otpc_pid_t to, otpc_msg_t *m) {
+  otpc__dctl_t d = {0};
+  d.op = OTPC__DOP_SEND_SENDER;
+  d.from = from;
+  d.to = to;
+  if (direct_send(ud, &d, m, NULL))
+    return 0;
   return push(ud, K_SEND, from, to, NULL, otpc_msg_ref(m));
 }
 /* By name or alias: `to` is the node's pseudo pid. */
@@ -955,11 +1182,22 @@ static int push_named(otpc_node_t *n, int kind, otpc_pid_t from,
 }
 static int op_reg_send(void *ud, otpc_pid_t from, otpc_atom_t node,
                        otpc_atom_t name, otpc_msg_t *m) {
+  otpc__dctl_t d = {0};
+  d.op = OTPC__DOP_REG_SEND;
+  d.from = from;
+  d.to = otpc__node_pid(node);
+  d.to_name = name;
+  if (direct_send(ud, &d, m, NULL))
+    return 0;
   return push_named(ud, K_REGSEND, from, node, name, NULL, otpc_msg_ref(m));
 }
 static int op_monitor_name(void *ud, otpc_pid_t from, otpc_atom_t node,
                            otpc_atom_t name, const otpc_ref_t *ref) {
-  return push_named(ud, K_MONNAME, from, node, name, ref, NULL);
+  cmd_t *k = cmd_new(K_MONNAME, from, otpc__node_pid(node), ref, NULL);
+  if (k == NULL)
+    return OTPC_ENOMEM;
+  k->name = name;
+  return direct_ctl(ud, k);
 }
 static int op_alias_send(void *ud, otpc_pid_t from, const otpc_ref_t *alias,
                          otpc_msg_t *m) {
@@ -980,11 +1218,13 @@ static int op_exit(void *ud, otpc_pid_t from, otpc_pid_t to, otpc_term_t r,
 }
 static int op_monitor(void *ud, otpc_pid_t from, otpc_pid_t to,
                       const otpc_ref_t *ref) {
-  return push(ud, K_MON, from, to, ref, NULL);
+  cmd_t *k = cmd_new(K_MON, from, to, ref, NULL);
+  return k != NULL ? direct_ctl(ud, k) : OTPC_ENOMEM;
 }
 static int op_demonitor(void *ud, otpc_pid_t from, otpc_pid_t to,
                         const otpc_ref_t *ref) {
-  return push(ud, K_DEMON, from, to, ref, NULL);
+  cmd_t *k = cmd_new(K_DEMON, from, to, ref, NULL);
+  return k != NULL ? direct_ctl(ud, k) : OTPC_ENOMEM;
 }
 static int op_down(void *ud, otpc_pid_t from, otpc_pid_t to,
                    const otpc_ref_t *ref, otpc_term_t r) {
@@ -1163,7 +1403,17 @@ static void on_ctl(conn_t *c, const otpc__dctl_t *d) {
   case OTPC__DOP_MONITOR_P_EXIT:
   case OTPC__DOP_PAYLOAD_MONITOR_P_EXIT: {
     mon_t m;
-    if (mon_del(&p->mons_out, &d->ref, &m))
+    /* The monitor may have been written directly, its record still on its
+     * way to us. */
+    bool found = mon_del(&p->mons_out, &d->ref, &m);
+    if (!found) {
+      pthread_mutex_lock(&n->mu);
+      cmd_t *recs = take_recs(n);
+      pthread_mutex_unlock(&n->mu);
+      run_recs(n, recs);
+      found = mon_del(&p->mons_out, &d->ref, &m);
+    }
+    if (found)
       otpc__rt_remote_down(n->rt, m.target, d->to, &d->ref, d->reason);
     else if (mon_del(&p->spawns, &d->ref, &m))
       spawn_down(n, m.watcher, &d->ref, d->from, d->reason);
@@ -1258,6 +1508,11 @@ static void conn_close(conn_t *c, const char *fmt, const char *why) {
   if (c->closing)
     return;
   c->closing = true;
+  /* No direct write may touch the socket once uv_close has closed it. */
+  pthread_mutex_lock(&c->node->mu);
+  direct_off_locked(c->node, c);
+  otpc_buf_free(&c->rest);
+  pthread_mutex_unlock(&c->node->mu);
   if (c->state == C_UP || fmt[0] != 'd')
     logf_(c->node, fmt, c->who, why);
   peer_t *p = c->peer;
@@ -1274,6 +1529,8 @@ static conn_t *conn_new(otpc_node_t *n, bool initiator, const char *who) {
   if (c == NULL)
     return NULL;
   c->node = n;
+  c->id = ++n->conn_ids;
+  c->fd = -1;
   c->initiator = initiator;
   c->deadline = now_ms(n) + SETUP_MS;
   snprintf(c->who, sizeof c->who, "%s", who);
@@ -1316,6 +1573,9 @@ static void on_up(conn_t *c) {
   otpc__dist_in_init(&c->in, c->mode, n->max_msg);
   c->in.drop_over = true;
   c->last_in = c->last_out = now_ms(n);
+  uv_os_fd_t fd;
+  if (uv_fileno((uv_handle_t *)&c->tcp, &fd) == 0)
+    c->fd = fd;
   if (p->c != NULL && p->c != c)
     conn_close(p->c, "down %s: %s", "replaced by a new connection");
   p->c = c;
@@ -1332,6 +1592,8 @@ static void on_up(conn_t *c) {
     cmd_free(k);
     k = next;
   }
+  if (c->fd >= 0)
+    conn_flush(c); /* with nothing queued, opens it to direct writes */
 }
 
 /* The acceptor's decision, net_kernel's rules in small (see probe_dist). */
@@ -1411,10 +1673,15 @@ static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf) {
 static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf) {
   conn_t *c = s->data;
   if (nread < 0) {
+    const char *why =
+        nread != UV_EOF ? uv_strerror((int)nread)
+        : c->state == C_HS && c->hs_init && otpc__hs_awaits_ack(&c->hs)
+            ? "connection closed by peer after our challenge reply: it "
+              "refused our digest (wrong cookie)"
+            : "connection closed by peer";
     conn_close(
         c, c->state == C_UP ? "down %s: %s" : "handshake with %s failed: %s",
-        nread == UV_EOF ? "connection closed by peer"
-                        : uv_strerror((int)nread));
+        why);
   } else if (nread > 0 && !c->closing) {
     const uint8_t *b = (const uint8_t *)buf->base;
     size_t len = (size_t)nread, off = 0;
@@ -1694,6 +1961,7 @@ int otpc_node_start(const otpc_node_opts_t *opts, otpc_node_t **out,
   pthread_mutex_init(&n->mu, NULL);
   pthread_cond_init(&n->cv, NULL);
   n->ctail = &n->cmds;
+  n->rtail = &n->recs;
   n->deliver = true;
   otpc_atom("noproc", &n->a_noproc);
   otpc_atom("noconnection", &n->a_noconnection);
@@ -1932,11 +2200,17 @@ void otpc_node_stop(otpc_node_t *n) {
     n->cmds = k->next;
     cmd_free(k);
   }
+  while (n->recs != NULL) {
+    cmd_t *k = n->recs;
+    n->recs = k->next;
+    cmd_free(k);
+  }
   otpc_msg_unref(n->m_noproc);
   otpc_msg_unref(n->m_noconnection);
   otpc_msg_unref(n->m_monitor_opt);
   free(n->subs.v);
   free(n->up.v);
+  free(n->direct.v);
   pthread_mutex_destroy(&n->mu);
   pthread_cond_destroy(&n->cv);
   free(n);
