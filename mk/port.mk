@@ -14,3 +14,15 @@ $(BUILD)/obj/test/c/test_port_%.o: CPPFLAGS += -Iport
 $(BUILD)/fuzzobj/test/fuzz/fuzz_port_%.o: CPPFLAGS += -Iport
 
 -include $(BUILD)/obj/port/examples/otpc-port-example.d
+
+# otpc_fn (docs/fn.md): the shared example functions, deployed as a port
+# program and as a C node; the spec parser of the NIF toolkit joins the
+# library (it needs no VM).
+LIB_SRCS += nif/spec.c
+LIB_OBJS += $(BUILD)/obj/nif/spec.o
+TOOLS += $(BUILD)/bin/otpc-fn-port
+$(BUILD)/bin/otpc-fn-port: $(BUILD)/obj/port/examples/otpc-fn-port.o $(BUILD)/obj/fn/calc.o $(LIB_A)
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+$(BUILD)/bin/otpc-fn-node: $(BUILD)/obj/fn/calc.o
+-include $(BUILD)/obj/port/examples/otpc-fn-port.d $(BUILD)/obj/fn/calc.d
