@@ -26,3 +26,4 @@ $(BUILD)/bin/otpc-fn-port: $(BUILD)/obj/port/examples/otpc-fn-port.o $(BUILD)/ob
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 $(BUILD)/bin/otpc-fn-node: $(BUILD)/obj/fn/calc.o
 -include $(BUILD)/obj/port/examples/otpc-fn-port.d $(BUILD)/obj/fn/calc.d
+$(BUILD)/fuzz/fuzz_fn: $(BUILD)/fuzzobj/fn/calc.o
