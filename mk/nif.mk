@@ -76,3 +76,21 @@ $(BUILD)/fuzz/fuzz_nif_spec: $(BUILD)/fuzzobj/test/fuzz/fuzz_nif_spec.o \
 	$(FUZZ_CC) -fsanitize=fuzzer,address,undefined -o $@ $^ $(LDLIBS)
 
 -include $(NIF_OBJS:.o=.d) $(BUILD)/nifobj/nif/examples/otpc_nif_example.d
+
+# otpc_fn's NIF deployment (docs/fn.md): the core's term layer and the fn
+# decoder, compiled like the NIF toolkit (never sanitized), in an archive
+# that the example library pulls what it needs from.
+FN_NIF_OBJS := $(patsubst %.c,$(BUILD)/nifobj/%.o,$(filter-out c_src/port_serve.c,$(wildcard c_src/*.c)) nif/spec.c fn/fn_nif.c fn/calc.c)
+FN_NIF_A := $(BUILD)/lib/libotpc_fn_nif.a
+FN_NIF_SO := $(BUILD)/lib/otpc_fn_calc.so
+nif: $(FN_NIF_SO) priv/lib/otpc_fn_calc.so
+$(FN_NIF_A): $(FN_NIF_OBJS)
+	@mkdir -p $(@D)
+	rm -f $@
+	ar rcs $@ $^
+$(FN_NIF_SO): $(BUILD)/nifobj/nif/examples/otpc_fn_calc_nif.o $(FN_NIF_A)
+	@mkdir -p $(@D)
+	$(CC) -shared -o $@.tmp $^ -lm && mv -f $@.tmp $@
+priv/lib/otpc_fn_calc.so: $(FN_NIF_SO)
+	@mkdir -p $(@D)
+	cp $< $@.tmp && mv -f $@.tmp $@
