@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "internal.h"
+#include "term_pattern.h"
 
 /* --------------------------------------------------------------- emitting */
 
@@ -485,6 +486,176 @@ static int parse_term(bctx_t *c) {
   return expected(c, "a term");
 }
 
+/* ------------------------------------------------------------ compiling
+ *
+ * A format used again is not parsed again: after a successful build its
+ * output is cut into the bytes that do not depend on the arguments and
+ * the directives between them, kept in the thread's cache (term_pattern.c)
+ * as a program: "append these bytes, then run the directive at this
+ * offset of the format", the same parse_directive as the first time, so
+ * arguments are read and checked, and errors worded, exactly as then.
+ * Formats whose layout depends on the arguments are not compiled: a list
+ * with a directive that may give a small integer (it may become a
+ * STRING_EXT), a list with a tail, a map with a directive (its keys are
+ * sorted), anything the pattern parser does not read as a builder's
+ * format; those are parsed at every call as before. */
+
+#define NO_DIRECTIVE UINT32_MAX
+
+typedef struct bop {
+  uint32_t lit; /* bytes to append */
+  uint32_t dir; /* then the directive at this format offset, or NO_DIRECTIVE */
+} bop_t;
+
+/* nops NOT_COMPILED: the format is parsed at every call (kept so that it
+ * is not compiled again at every call). */
+#define NOT_COMPILED UINT32_MAX
+
+typedef struct bprog {
+  uint32_t nops;
+  uint32_t nlit;
+  /* nops bop_t, then nlit bytes */
+} bprog_t;
+
+typedef struct bcomp {
+  const char *fmt;
+  const pnode_t *nodes;
+  otpc_buf_t ops, lit;
+  size_t mark; /* lit.len at the last op */
+  int ok;
+} bcomp_t;
+
+static int has_directive(const pnode_t *nodes, size_t i) {
+  for (size_t k = i; k < i + nodes[i].size; k++)
+    if (nodes[k].kind == P_CAP)
+      return 1;
+  return 0;
+}
+
+/* Whether node i may be encoded as SMALL_INTEGER_EXT. */
+static int may_be_small_int(const pnode_t *n) {
+  if (n->kind == P_CAP)
+    return strchr("ilIUNt", n->cap) != NULL;
+  return n->kind == P_INT && !n->neg && !n->big && n->v.mag <= 255;
+}
+
+static void comp_op(bcomp_t *b, uint32_t dir) {
+  bop_t op = {(uint32_t)(b->lit.len - b->mark), dir};
+  b->mark = b->lit.len;
+  if (otpc_buf_append(&b->ops, &op, sizeof op) < 0)
+    b->ok = 0;
+}
+
+static void comp_node(bcomp_t *b, size_t i) {
+  const pnode_t *n = &b->nodes[i];
+  if (!b->ok)
+    return;
+  if (!has_directive(b->nodes, i)) {
+    /* Built alone, from its own text: the same bytes as within the whole. */
+    char *text = malloc(n->len + 1);
+    if (text == NULL) {
+      b->ok = 0;
+      return;
+    }
+    memcpy(text, b->fmt + n->off, n->len);
+    text[n->len] = 0;
+    bctx_t lc = {.lx = {.s = text}, .out = &b->lit}; /* no directive: no ap */
+    b->ok = parse_term(&lc) == 0;
+    free(text);
+    return;
+  }
+  uint8_t h[5];
+  size_t k = i + 1;
+  switch (n->kind) {
+  case P_CAP: comp_op(b, (uint32_t)n->off); return;
+  case P_TUPLE:
+    if (n->n <= 255) {
+      h[0] = OTPC_TAG_SMALL_TUPLE;
+      h[1] = (uint8_t)n->n;
+      b->ok = otpc_buf_append(&b->lit, h, 2) == 0;
+    } else {
+      h[0] = OTPC_TAG_LARGE_TUPLE;
+      otpc__put32(h + 1, (uint32_t)n->n);
+      b->ok = otpc_buf_append(&b->lit, h, 5) == 0;
+    }
+    for (size_t e = 0; e < n->n; e++, k += b->nodes[k].size)
+      comp_node(b, k);
+    return;
+  case P_LIST: {
+    /* [E1, ..., En] is a STRING_EXT when every E is a small integer; an
+     * explicit tail is merged when it is a list: both depend on the
+     * arguments, unless the tail is a directive that never gives a list
+     * ([alias | ~r]), which makes the list improper whatever the E. */
+    size_t elems = n->n - n->tail, c = k;
+    for (size_t e = 0; e < elems; e++, c += b->nodes[c].size)
+      if (!n->tail && may_be_small_int(&b->nodes[c])) {
+        b->ok = 0;
+        return;
+      }
+    if (n->tail && (b->nodes[c].kind != P_CAP ||
+                    strchr("aAprPfbBilIUN", b->nodes[c].cap) == NULL)) {
+      b->ok = 0;
+      return;
+    }
+    h[0] = OTPC_TAG_LIST;
+    otpc__put32(h + 1, (uint32_t)elems);
+    b->ok = otpc_buf_append(&b->lit, h, 5) == 0;
+    for (size_t e = 0; e < n->n; e++, k += b->nodes[k].size)
+      comp_node(b, k);
+    if (b->ok && !n->tail)
+      b->ok = otpc__emit8(&b->lit, OTPC_TAG_NIL) == 0;
+    return;
+  }
+  default: b->ok = 0; /* a map with directives */
+  }
+}
+
+/* Compiles fmt, just built without error, into the cache. */
+static void compile(const char *fmt) {
+  pnode_t stack[OTPC__PATTERN_STACK_NODES], *nodes;
+  int rc = otpc__format_parse(fmt, stack, OTPC__PATTERN_STACK_NODES, &nodes);
+  bcomp_t b = {.fmt = fmt, .nodes = nodes, .ok = rc == 0};
+  otpc_buf_init(&b.ops);
+  otpc_buf_init(&b.lit);
+  if (b.ok) {
+    comp_node(&b, 0);
+    comp_op(&b, NO_DIRECTIVE);
+  }
+  otpc_buf_t blob;
+  otpc_buf_init(&blob);
+  bprog_t h = {(uint32_t)(b.ops.len / sizeof(bop_t)), (uint32_t)b.lit.len};
+  if (!b.ok) {
+    h.nops = NOT_COMPILED;
+    h.nlit = 0;
+  }
+  if (otpc_buf_append(&blob, &h, sizeof h) == 0 &&
+      (!b.ok || (otpc_buf_append(&blob, b.ops.data, b.ops.len) == 0 &&
+                 otpc_buf_append(&blob, b.lit.data, b.lit.len) == 0)))
+    otpc__cache_keep(OTPC__CACHE_FORMAT, fmt, blob.data, blob.len);
+  otpc_buf_free(&blob);
+  otpc_buf_free(&b.ops);
+  otpc_buf_free(&b.lit);
+  if (nodes != stack)
+    free(nodes);
+}
+
+static int replay(bctx_t *c, const bprog_t *pg) {
+  const bop_t *op = (const bop_t *)(const void *)(pg + 1);
+  const uint8_t *lit = (const uint8_t *)(op + pg->nops);
+  for (uint32_t k = 0; k < pg->nops; k++) {
+    int rc = otpc_buf_append(c->out, lit, op[k].lit);
+    if (rc < 0)
+      return oom(c, rc);
+    lit += op[k].lit;
+    if (op[k].dir != NO_DIRECTIVE) {
+      c->lx.pos = op[k].dir;
+      if ((rc = parse_directive(c)) < 0)
+        return rc;
+    }
+  }
+  return 0;
+}
+
 int otpc_term_vbuild(otpc_buf_t *out, otpc_err_t *err, const char *fmt,
                      va_list ap) {
   if (out == NULL || fmt == NULL)
@@ -492,11 +663,22 @@ int otpc_term_vbuild(otpc_buf_t *out, otpc_err_t *err, const char *fmt,
   bctx_t c = {.lx = {.s = fmt, .err = err}, .out = out};
   size_t start = out->len;
   va_copy(c.ap, ap);
-  int rc = parse_term(&c);
-  if (rc == 0) {
-    otpc__lex_skip_ws(&c.lx);
-    if (fmt[c.lx.pos] != 0)
-      rc = expected(&c, "the end of the format after the term");
+  otpc__centry_t *held;
+  const bprog_t *pg = otpc__cache_get(OTPC__CACHE_FORMAT, fmt, &held);
+  int rc;
+  if (pg != NULL && pg->nops != NOT_COMPILED) {
+    rc = replay(&c, pg);
+    otpc__cache_put(held);
+  } else {
+    otpc__cache_put(held);
+    rc = parse_term(&c);
+    if (rc == 0) {
+      otpc__lex_skip_ws(&c.lx);
+      if (fmt[c.lx.pos] != 0)
+        rc = expected(&c, "the end of the format after the term");
+    }
+    if (rc == 0 && pg == NULL)
+      compile(fmt);
   }
   va_end(c.ap);
   if (rc < 0) {

@@ -8,6 +8,7 @@
  * re-reads their text, so a node stays small and a match allocates
  * nothing for them. */
 #include <pthread.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -32,6 +33,7 @@ typedef struct parser {
   size_t count; /* nodes parsed, maybe more than cap (then only counted) */
   pnode_t scratch;
   unsigned in_key;
+  unsigned format; /* a builder's format: its directives are all "captures" */
 } parser_t;
 
 static int bad(parser_t *p, size_t at, const char *why) {
@@ -186,7 +188,8 @@ static int parse_value(parser_t *p) {
     char d = s[at + 1];
     if (p->in_key)
       return bad(p, at, "a capture in a map key (keys must be literals)");
-    if (d == 0 || strchr("ailIUfbsprPt", d) == NULL)
+    if (d == 0 ||
+        strchr(p->format ? "aAilIUNfsbBprPt" : "ailIUfbsprPt", d) == NULL)
       return bad(p, at + 1,
                  d != 0 && strchr("ANB", d) != NULL
                      ? "a builder directive that is not a capture"
@@ -217,10 +220,11 @@ static int parse_value(parser_t *p) {
   return 0;
 }
 
-int otpc__pattern_parse(const char *pattern, otpc_err_t *err, pnode_t *stack,
-                        size_t cap, pnode_t **nodes) {
+static int parse(const char *pattern, otpc_err_t *err, pnode_t *stack,
+                 size_t cap, pnode_t **nodes, unsigned format) {
   parser_t p;
   memset(&p, 0, sizeof p);
+  p.format = format;
   p.lx.s = pattern;
   p.lx.err = err;
   p.lx.pattern = 1;
@@ -247,39 +251,50 @@ int otpc__pattern_parse(const char *pattern, otpc_err_t *err, pnode_t *stack,
   return rc;
 }
 
+int otpc__pattern_parse(const char *pattern, otpc_err_t *err, pnode_t *stack,
+                        size_t cap, pnode_t **nodes) {
+  return parse(pattern, err, stack, cap, nodes, 0);
+}
+
+int otpc__format_parse(const char *fmt, pnode_t *stack, size_t cap,
+                       pnode_t **nodes) {
+  return parse(fmt, NULL, stack, cap, nodes, 1);
+}
+
 /* ------------------------------------------------------------- the cache
  *
- * Programs match the same few literal patterns over and over (a
- * gen_server tries four per message), and parsing costs more than
- * matching. Each thread keeps the nodes of recent patterns, so no lock
- * is taken and no entry is shared. A slot is found by the caller's
- * pointer, but a hit needs the same text too: a caller may rewrite a
- * buffer between two calls. */
+ * Programs match and build with the same few literal patterns and formats
+ * over and over (a gen_server tries four patterns per message), and
+ * parsing costs more than matching. Each thread keeps what it derived from
+ * recent texts (parsed nodes, build programs), so no lock is taken and no
+ * entry is shared. A slot is found by the caller's pointer, but a hit
+ * needs the same text too: a caller may rewrite a buffer between calls. */
 
 #define CACHE_SLOTS 64
-#define CACHE_MAX_TEXT 256 /* longer patterns are parsed at every call */
+#define CACHE_MAX_TEXT 1024 /* longer texts are parsed at every call */
 
-typedef struct centry {
+typedef struct otpc__centry {
   const char *key; /* the caller's pointer, NULL when the slot is empty */
-  char *text;      /* a copy of the pattern: what a hit must equal */
-  pnode_t *nodes;
-  size_t room; /* bytes of the block at text (text and nodes) */
+  char *text;      /* a copy of the text: what a hit must equal */
+  void *blob;      /* what was derived from it, after the text */
+  size_t room;     /* bytes of the block at text (text and blob) */
   unsigned busy;
 } centry_t;
 
-typedef struct pcache {
-  centry_t e[CACHE_SLOTS];
-} pcache_t;
+typedef struct tcache {
+  centry_t e[OTPC__CACHE_KINDS][CACHE_SLOTS];
+} tcache_t;
 
-static _Thread_local pcache_t *tl_cache;
+static _Thread_local tcache_t *tl_cache;
 static pthread_key_t cache_key;
 static int cache_key_ok;
 static pthread_once_t cache_once = PTHREAD_ONCE_INIT;
 
 static void cache_free(void *p) {
-  pcache_t *c = p;
-  for (size_t i = 0; i < CACHE_SLOTS; i++)
-    free(c->e[i].text);
+  tcache_t *c = p;
+  for (size_t k = 0; k < OTPC__CACHE_KINDS; k++)
+    for (size_t i = 0; i < CACHE_SLOTS; i++)
+      free(c->e[k][i].text);
   free(c);
 }
 
@@ -289,13 +304,13 @@ static void cache_key_make(void) {
 
 /* This thread's cache, made at its first use and freed when the thread
  * ends (the key's destructor); NULL if memory is short. */
-static pcache_t *cache(void) {
+static tcache_t *cache(void) {
   if (tl_cache != NULL)
     return tl_cache;
   pthread_once(&cache_once, cache_key_make);
   if (!cache_key_ok)
     return NULL;
-  pcache_t *c = calloc(1, sizeof *c);
+  tcache_t *c = calloc(1, sizeof *c);
   if (c == NULL || pthread_setspecific(cache_key, c) != 0) {
     free(c);
     return NULL;
@@ -303,18 +318,38 @@ static pcache_t *cache(void) {
   return tl_cache = c;
 }
 
-static centry_t *slot(pcache_t *c, const char *pattern) {
-  uint64_t h = (uint64_t)(uintptr_t)pattern * 0x9E3779B97F4A7C15u;
-  return &c->e[h >> 58]; /* the top 6 bits: CACHE_SLOTS is 64 */
+static centry_t *slot(int kind, const char *text) {
+  tcache_t *c = cache();
+  if (c == NULL)
+    return NULL;
+  uint64_t h = (uint64_t)(uintptr_t)text * 0x9E3779B97F4A7C15u;
+  return &c->e[kind][h >> 58]; /* the top 6 bits: CACHE_SLOTS is 64 */
 }
 
-/* Keeps a copy of a pattern just parsed into nodes (count of them) in e,
- * reusing its block when it is big enough. A failure only means no cache. */
-static void keep(centry_t *e, const char *pattern, size_t len,
-                 const pnode_t *nodes, size_t count) {
-  size_t text_room =
-      (len + 1 + _Alignof(pnode_t) - 1) & ~(size_t)(_Alignof(pnode_t) - 1);
-  size_t need = text_room + count * sizeof *nodes;
+const void *otpc__cache_get(int kind, const char *text, otpc__centry_t **held) {
+  centry_t *e = slot(kind, text);
+  *held = NULL;
+  if (e == NULL || e->busy || e->key != text || strcmp(e->text, text) != 0)
+    return NULL;
+  e->busy = 1;
+  *held = e;
+  return e->blob;
+}
+
+void otpc__cache_put(otpc__centry_t *held) {
+  if (held != NULL)
+    held->busy = 0;
+}
+
+void otpc__cache_keep(int kind, const char *text, const void *blob,
+                      size_t size) {
+  size_t len = strlen(text);
+  centry_t *e = slot(kind, text);
+  if (e == NULL || e->busy || len > CACHE_MAX_TEXT)
+    return;
+  size_t text_room = (len + 1 + _Alignof(max_align_t) - 1) &
+                     ~(size_t)(_Alignof(max_align_t) - 1);
+  size_t need = text_room + size;
   if (need > e->room) {
     char *block = malloc(need);
     if (block == NULL)
@@ -323,25 +358,18 @@ static void keep(centry_t *e, const char *pattern, size_t len,
     e->text = block;
     e->room = need;
   }
-  memcpy(e->text, pattern, len + 1);
-  e->nodes = (pnode_t *)(void *)(e->text + text_room);
-  memcpy(e->nodes, nodes, count * sizeof *nodes);
-  e->key = pattern;
+  memcpy(e->text, text, len + 1);
+  e->blob = e->text + text_room;
+  memcpy(e->blob, blob, size);
+  e->key = text;
 }
 
 int otpc__pattern_get(const char *pattern, otpc_err_t *err,
                       otpc__pattern_use_t *use) {
-  use->entry = NULL;
   use->heap = NULL;
-  pcache_t *c = cache();
-  centry_t *e = c != NULL ? slot(c, pattern) : NULL;
-  if (e != NULL && !e->busy && e->key == pattern &&
-      strcmp(e->text, pattern) == 0) {
-    e->busy = 1;
-    use->entry = e;
-    use->nodes = e->nodes;
+  use->nodes = otpc__cache_get(OTPC__CACHE_PATTERN, pattern, &use->entry);
+  if (use->nodes != NULL)
     return 0;
-  }
   pnode_t *nodes;
   int rc = otpc__pattern_parse(pattern, err, use->stack,
                                OTPC__PATTERN_STACK_NODES, &nodes);
@@ -353,14 +381,12 @@ int otpc__pattern_get(const char *pattern, otpc_err_t *err,
   use->nodes = nodes;
   if (nodes != use->stack)
     use->heap = nodes;
-  size_t len = strlen(pattern);
-  if (e != NULL && !e->busy && len <= CACHE_MAX_TEXT)
-    keep(e, pattern, len, nodes, nodes[0].size);
+  otpc__cache_keep(OTPC__CACHE_PATTERN, pattern, nodes,
+                   nodes[0].size * sizeof *nodes);
   return 0;
 }
 
 void otpc__pattern_put(otpc__pattern_use_t *use) {
-  if (use->entry != NULL)
-    use->entry->busy = 0;
+  otpc__cache_put(use->entry);
   free(use->heap);
 }

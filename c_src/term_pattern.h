@@ -45,23 +45,38 @@ typedef struct pnode {
  * with err filled for a bad pattern. */
 int otpc__pattern_parse(const char *pattern, otpc_err_t *err, pnode_t *stack,
                         size_t cap, pnode_t **nodes);
-/* The parsed nodes of a pattern for one use, from this thread's cache of
- * recent patterns (no parsing) or parsed now. */
+/* A per-thread cache of what is derived from a pattern or format text,
+ * by kind (term_pattern.c). A hit needs the same pointer and the same
+ * text; the entry is held (not replaced) until put. */
+enum { OTPC__CACHE_PATTERN, OTPC__CACHE_FORMAT, OTPC__CACHE_KINDS };
+typedef struct otpc__centry otpc__centry_t;
+/* The blob kept for text, or NULL (then *held is NULL too). */
+const void *otpc__cache_get(int kind, const char *text, otpc__centry_t **held);
+void otpc__cache_put(otpc__centry_t *held);
+/* Keeps a copy of size bytes at blob for text, unless the text is long or
+ * its slot is held; failing only means no cache. */
+void otpc__cache_keep(int kind, const char *text, const void *blob,
+                      size_t size);
+
+/* The parsed nodes of a pattern for one use, from the cache or parsed now. */
 typedef struct otpc__pattern_use {
   const pnode_t *nodes;
   /* Internal. */
-  struct centry *entry; /* the cache slot, held until put */
-  pnode_t *heap;        /* nodes parsed into the heap, freed by put */
+  otpc__centry_t *entry; /* the cache slot, held until put */
+  pnode_t *heap;         /* nodes parsed into the heap, freed by put */
   pnode_t stack[OTPC__PATTERN_STACK_NODES];
 } otpc__pattern_use_t;
 
 /* Fills use->nodes for pattern, as otpc__pattern_parse would (same errors);
- * a pattern parsed once on this thread is not parsed again while its
- * slot holds it. Every 0 return is followed by otpc__pattern_put. */
+ * every 0 return is followed by otpc__pattern_put. */
 int otpc__pattern_get(const char *pattern, otpc_err_t *err,
                       otpc__pattern_use_t *use);
 void otpc__pattern_put(otpc__pattern_use_t *use);
 
+/* Parses a builder's format as a pattern whose every directive (~A ~N ~B
+ * too) is a P_CAP node, for compiling it (term_build.c); no error text. */
+int otpc__format_parse(const char *fmt, pnode_t *stack, size_t cap,
+                       pnode_t **nodes);
 /* A lexer that re-reads the text of node n, lexed once already while
  * parsing, so it cannot fail (and reports nowhere). */
 otpc__lex_t otpc__pattern_relex(const char *pattern, const pnode_t *n);

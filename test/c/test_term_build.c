@@ -481,8 +481,120 @@ static void test_encode_deep(void **state) {
   otpc_buf_free(&out);
 }
 
+/* ------------------------------------------------------------- the cache */
+
+/* Builds fmt (which takes one int and one atom text) twice: the second
+ * build replays the program compiled from the first; both give want. */
+static void build_twice(const char *fmt, int i, const char *a,
+                        const otpc_buf_t *want) {
+  for (int round = 0; round < 2; round++) {
+    otpc_buf_t b = {0};
+    otpc_err_t err;
+    int rc = otpc_term_build(&b, &err, fmt, i, a);
+    if (rc != 0)
+      fail_msg("%s (round %d): %s", fmt, round, err.msg);
+    assert_bytes(&b, 0, want->data, want->len);
+    otpc_buf_free(&b);
+  }
+}
+
+/* A compiled format gives the bytes a fresh parse gives, whatever the
+ * arguments; layouts that depend on them (lists that may be strings, maps)
+ * are never compiled; a buffer rewritten with another format is another
+ * format. Each expectation comes from a format copy at another address,
+ * which the cache has not seen. */
+static void test_cache_same_bytes(void **state) {
+  (void)state;
+  static const char *fmts[] = {"{~i, ~a}",
+                               "[~a, {x, ~i}]",
+                               "{ok, [y, ~a], \"s\", ~i}",
+                               "[~i, ~a]",
+                               "#{b => ~i, a => ~a}",
+                               "[[~i] | ~a]",
+                               "[x, ~i | ~a]",
+                               "[{~i} | ~a]",
+                               "{{}, [], <<1>>, ~a, -7, 1.5, $c, ~i}"};
+  const int ints[] = {0, 255, 256, -1, 1 << 30};
+  for (size_t f = 0; f < sizeof fmts / sizeof fmts[0]; f++)
+    for (size_t k = 0; k < sizeof ints / sizeof ints[0]; k++) {
+      char copy[128];
+      snprintf(copy, sizeof copy, "%s", fmts[f]);
+      otpc_buf_t want = {0};
+      /* Argument order: ~i then ~a in every format but the reversed ones. */
+      int i_first = strstr(fmts[f], "~i") < strstr(fmts[f], "~a");
+      int rc = i_first ? otpc_term_build(&want, NULL, copy, ints[k], "z")
+                       : otpc_term_build(&want, NULL, copy, "z", ints[k]);
+      assert_int_equal(rc, 0);
+      if (i_first) {
+        build_twice(fmts[f], ints[k], "z", &want);
+      } else {
+        for (int round = 0; round < 2; round++) {
+          otpc_buf_t b = {0};
+          assert_int_equal(otpc_term_build(&b, NULL, fmts[f], "z", ints[k]), 0);
+          assert_bytes(&b, 0, want.data, want.len);
+          otpc_buf_free(&b);
+        }
+      }
+      otpc_buf_free(&want);
+    }
+  /* A tuple of 300 elements has a 4-byte arity. */
+  char big[1024];
+  size_t n = (size_t)snprintf(big, sizeof big, "{~i");
+  for (int e = 1; e < 300; e++)
+    n += (size_t)snprintf(big + n, sizeof big - n, ",a");
+  snprintf(big + n, sizeof big - n, ",~a}");
+  char big2[1024];
+  memcpy(big2, big, sizeof big);
+  otpc_buf_t want = {0};
+  assert_int_equal(otpc_term_build(&want, NULL, big2, 3, "z"), 0);
+  assert_int_equal(want.data[0], 105); /* LARGE_TUPLE_EXT */
+  build_twice(big, 3, "z", &want);
+  otpc_buf_free(&want);
+}
+
+static void test_cache_rewritten_and_errors(void **state) {
+  (void)state;
+  char fmt[32];
+  otpc_buf_t b = {0}, want = {0};
+  otpc_err_t first, again;
+  /* The same buffer holding formats that take their arguments in other
+   * orders: a replay of the wrong one would read an int as a pointer. */
+  for (int round = 0; round < 3; round++) {
+    snprintf(fmt, sizeof fmt, "{~i, ~a}");
+    assert_int_equal(otpc_term_build(&b, NULL, fmt, 1, "x"), 0);
+    assert_int_equal(otpc_term_build(&want, NULL, "{1, x}"), 0);
+    assert_bytes(&b, 0, want.data, want.len);
+    otpc_buf_free(&b);
+    otpc_buf_free(&want);
+    snprintf(fmt, sizeof fmt, "{~a, ~i}");
+    assert_int_equal(otpc_term_build(&b, NULL, fmt, "y", 2), 0);
+    assert_int_equal(otpc_term_build(&want, NULL, "{y, 2}"), 0);
+    assert_bytes(&b, 0, want.data, want.len);
+    otpc_buf_free(&b);
+    otpc_buf_free(&want);
+  }
+  /* An argument error in a replay: worded and placed as in a parse, and
+   * the buffer keeps what it had. */
+  static const char compiled[] = "{a, [b, ~a]}";
+  char fresh[sizeof compiled];
+  memcpy(fresh, compiled, sizeof compiled);
+  assert_int_equal(otpc_term_build(&b, NULL, compiled, "ok"), 0);
+  b.len = 0;
+  assert_int_equal(otpc_buf_append(&b, "keep", 4), 0);
+  assert_int_equal(otpc_term_build(&b, &first, fresh, (char *)NULL),
+                   OTPC_EINVAL);
+  assert_int_equal(otpc_term_build(&b, &again, compiled, (char *)NULL),
+                   OTPC_EINVAL);
+  assert_int_equal(again.offset, first.offset);
+  assert_string_equal(again.msg, first.msg);
+  assert_bytes(&b, 0, (const uint8_t *)"keep", 4);
+  otpc_buf_free(&b);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_cache_same_bytes),
+      cmocka_unit_test(test_cache_rewritten_and_errors),
       cmocka_unit_test(test_literals),
       cmocka_unit_test(test_directives),
       cmocka_unit_test(test_huge_integers),
@@ -494,6 +606,14 @@ int main(void) {
       cmocka_unit_test(test_argument_errors),
       cmocka_unit_test(test_encode),
       cmocka_unit_test(test_encode_deep),
+      /* Again, now that every format that built has been compiled. */
+      {"test_literals (compiled)", test_literals, NULL, NULL, NULL},
+      {"test_directives (compiled)", test_directives, NULL, NULL, NULL},
+      {"test_tuples_and_maps (compiled)", test_tuples_and_maps, NULL, NULL,
+       NULL},
+      {"test_embed (compiled)", test_embed, NULL, NULL, NULL},
+      {"test_argument_errors (compiled)", test_argument_errors, NULL, NULL,
+       NULL},
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
