@@ -109,14 +109,49 @@ same_everywhere(Config) ->
     true = lists:any(fun({error, {badarg, _}}) -> true; (_) -> false end, Outcomes),
     ok.
 
-%% Random integers around add's range and int64's limits.
+%% Generated arguments (a fixed seed, so a failure repeats): random terms
+%% of the kinds the specs take and of others, nested two deep, given to
+%% every function; plus integers around add's range and int64's limits.
 generated(Config) ->
     rand:seed(exsss, {1, 2, 3}),
     Edges = [-1, 0, 1, 999, 1000, 1001, 1 bsl 63 - 1, -(1 bsl 63), 1 bsl 63],
-    Ints = Edges ++ [rand:uniform(4000) - 2000 || _ <- lists:seq(1, 60)],
-    Outs = [both(Config, add, [A, B]) || A <- Ints, B <- lists:sublist(Edges, 4, 6)],
-    [ok || {ok, V} <- Outs, not is_integer(V)] =:= [] orelse ct:fail(non_integer),
+    Ints = Edges ++ [rand:uniform(4000) - 2000 || _ <- lists:seq(1, 40)],
+    Adds = [{add, [A, B]} || A <- Ints, B <- lists:sublist(Edges, 4, 6)],
+    Fns = [{add, 2}, {mean, 1}, {pick, 2}, {join, 3}],
+    Random = [{F, [gen(2) || _ <- lists:seq(1, Ar)]}
+              || _ <- lists:seq(1, 100), {F, Ar} <- Fns],
+    Outs = [both(Config, F, A) || {F, A} <- Adds ++ Random],
+    %% Both outcomes occur: the generator reaches results and badargs.
+    Oks = length([ok || {ok, _} <- Outs]),
+    Bads = length([bad || {error, {badarg, _}} <- Outs]),
+    true = Oks > 0 andalso Bads > 0,
     ok.
+
+gen(0) -> leaf();
+gen(D) ->
+    case rand:uniform(6) of
+        1 -> [gen(D - 1) || _ <- lists:seq(1, rand:uniform(4) - 1)];
+        2 -> list_to_tuple([gen(D - 1) || _ <- lists:seq(1, rand:uniform(3))]);
+        3 -> [num() || _ <- lists:seq(1, rand:uniform(4))];
+        4 -> {num_int(), num_int()};
+        _ -> leaf()
+    end.
+
+leaf() ->
+    case rand:uniform(9) of
+        1 -> num_int();
+        2 -> rand:uniform() * 1000 - 500;
+        3 -> lists:nth(rand:uniform(5), [min, max, true, false, x]);
+        4 -> list_to_binary([rand:uniform(256) - 1 || _ <- lists:seq(1, rand:uniform(40) - 1)]);
+        5 -> rand:uniform(1 bsl 80);
+        6 -> "str";
+        7 -> <<(rand:uniform(255)):7>>;
+        8 -> #{};
+        9 -> []
+    end.
+
+num() -> case rand:uniform(2) of 1 -> num_int(); 2 -> rand:uniform() end.
+num_int() -> rand:uniform(2100) - 1050.
 
 unknown(Config) ->
     {error, {undef, nope, 0}} = via_port(Config, nope, []),
