@@ -9,9 +9,10 @@
 
 -export([all/0, init_per_testcase/2, end_per_testcase/2]).
 -export([known_answers/1, same_everywhere/1, generated/1, unknown/1,
-         nif_toolkit_badarg/1]).
+         nif_toolkit_badarg/1, erpc_shape_on_beam/1]).
 
-all() -> [known_answers, same_everywhere, generated, unknown, nif_toolkit_badarg].
+all() -> [known_answers, same_everywhere, generated, unknown, nif_toolkit_badarg,
+          erpc_shape_on_beam].
 
 init_per_testcase(_, Config) ->
     {ok, P} = otpc_port:start_link(otpc_test_lib:executable("otpc-fn-port"), #{}),
@@ -195,3 +196,20 @@ via_nif_toolkit(T) ->
         R -> {ok, R}
     catch error:Reason -> {error, Reason}
     end.
+
+%% The shape via_cnode/3 unwraps is what erpc:call gives for an Erlang
+%% function failing with error:Reason on a BEAM node, and the C node gives
+%% it for the same reason (its stack: [{M, F, Arity, []}], see rpc.h).
+erpc_shape_on_beam(Config) ->
+    {ok, Peer, Beam} = otpc_test_lib:start_peer("fnbeam"),
+    Reason = {badarg, #{argument => 1}},
+    {exception, Reason, [{erlang, error, [Reason], _} | _]} =
+        try erpc:call(Beam, erlang, error, [Reason], 5000)
+        catch error:E1 -> E1
+        end,
+    {exception, {badarg, _}, [{otpc_fn_calc, add, 2, []}]} =
+        try erpc:call(?config(cnode, Config), otpc_fn_calc, add, [-1, 2], 5000)
+        catch error:E2 -> E2
+        end,
+    otpc_test_lib:stop_peer(Peer),
+    ok.
