@@ -48,3 +48,8 @@ bench_pair port otpc_port_call_rtt_8b_p50 us lower plain \
 bench_pair port cpu_per_req_8b us lower plain \
   "$drive cpu otpc $otpc 8 $TPUT_N $WIN" \
   "$drive cpu plain $plain 8 $TPUT_N $WIN"
+# Issue 8's three-deployment table (NIF, port program, C node) comes with
+# `make bench BENCH=port`; a plain `make bench` runs it once, as bench/fn.
+if [[ ${BENCH:-} == port && ( -z ${BENCH_ONLY:-} || fn_table =~ $BENCH_ONLY ) ]]; then
+  bash bench/fn/run.sh
+fi
