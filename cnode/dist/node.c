@@ -76,6 +76,8 @@ typedef struct cmd {
   otpc_atom_t mod, fun; /* K_SPAWNREQ */
   otpc_pid_t gl;        /* K_SPAWNREQ: the group leader */
   uint64_t id;          /* K_FLUSH: the connection */
+  size_t acct;          /* message bytes counted in the node's queued */
+  struct otpc_node *nd; /* set with acct */
 } cmd_t;
 
 /* ------------------------------------------------------------ outgoing */
@@ -95,6 +97,8 @@ typedef struct item {
   size_t plen;
   bool frag;
   otpc__dist_frag_t f;
+  otpc_node_t *nd;
+  size_t acct; /* message bytes counted in the node's queued */
 } item_t;
 
 typedef struct {
@@ -215,8 +219,16 @@ struct otpc_node {
   VEC(upnode_t) up;     /* under mu: read by otpc_node_list on any thread */
   VEC(conn_t *) direct; /* under mu: connections open to direct writes */
   cmd_t *recs, **rtail; /* under mu: records of direct writes (direct_send) */
-  bool cmds_running;    /* under mu: on_async runs a list of commands */
-  uint64_t conn_ids;    /* loop thread only */
+  /* Under mu: bytes of messages queued per node (commands and items not
+   * yet written); busy_limit: see otpc_node_opts_t. */
+  VEC(struct queued {
+    otpc_atom_t node;
+    size_t bytes;
+  })
+  queued;
+  size_t busy_limit;
+  bool cmds_running; /* under mu: on_async runs a list of commands */
+  uint64_t conn_ids; /* loop thread only */
   size_t max_msg;
   otpc__epmd_lookups_t lookups;
   otpc__epmd_host_t *epmd_host; /* we serve the epmd port; NULL: a real one */
@@ -286,7 +298,37 @@ static bool ref_eq(const otpc_ref_t *a, const otpc_ref_t *b) {
     (vec).v[(vec).n++] = (x);                                                  \
   } while (0)
 
+/* The node's queued bytes for `node` (under mu); NULL when out of memory. */
+static struct queued *queued_of(otpc_node_t *n, otpc_atom_t node) {
+  for (size_t i = 0; i < n->queued.n; i++)
+    if (n->queued.v[i].node == node)
+      return &n->queued.v[i];
+  struct queued q = {node, 0};
+  VPUSH(n->queued, q);
+  return n->queued.n > 0 && n->queued.v[n->queued.n - 1].node == node
+             ? &n->queued.v[n->queued.n - 1]
+             : NULL;
+}
+
+/* Message bytes written or dropped: senders waiting for the queue to drop
+ * below the limit may go on. */
+static void acct_sub(otpc_node_t *n, otpc_atom_t node, size_t bytes) {
+  if (bytes == 0)
+    return;
+  pthread_mutex_lock(&n->mu);
+  struct queued *q = queued_of(n, node);
+  if (q != NULL) {
+    bool was_busy = q->bytes >= n->busy_limit;
+    q->bytes = q->bytes > bytes ? q->bytes - bytes : 0;
+    if (was_busy && q->bytes < n->busy_limit)
+      pthread_cond_broadcast(&n->cv);
+  }
+  pthread_mutex_unlock(&n->mu);
+}
+
 static void cmd_free(cmd_t *c) {
+  if (c->acct > 0)
+    acct_sub(c->nd, c->to.node, c->acct);
   otpc_msg_unref(c->msg);
   free(c);
 }
@@ -447,6 +489,8 @@ static void peer_free(peer_t *p) {
 /* ------------------------------------------------------------ writing */
 
 static void item_free(item_t *it) {
+  if (it->acct > 0)
+    acct_sub(it->nd, it->to.node, it->acct);
   otpc_buf_free(&it->head);
   otpc_buf_free(&it->ctl);
   otpc_msg_unref(it->msg);
@@ -511,9 +555,13 @@ static void add_buf(batch_t *b, const void *p, size_t len) {
     b->bufs[b->n++] = uv_buf_init((char *)p, (unsigned)len);
 }
 
-/* Bulk items looked at per round of conn_flush: the order-keeping check
- * is quadratic in it, and items further back wait for the next round. */
+/* Receivers served per round of conn_flush: the order-keeping check is
+ * quadratic in it, and receivers further back wait for the next round.
+ * Items for a receiver already seen are skipped, not counted, so a small
+ * message behind a thousand chunks to one other process is reached in the
+ * first round (the scan is linear, bounded by BULK_SCAN items). */
 #define BULK_WINDOW 64
+#define BULK_SCAN 65536
 
 /* Adds the next piece of a bulk item to the batch: its next fragment, or
  * the whole frame. Returns 1 if that was its last piece, 0 if more remain,
@@ -672,7 +720,7 @@ static bool direct_send(otpc_node_t *n, otpc__dctl_t *d, otpc_msg_t *m,
  * control signals) first, then bulk up to BATCH_BULK bytes, so a tick
  * waits for at most one batch behind a huge message.
  *
- * Bulk goes in rounds over the first BULK_WINDOW items: each item whose
+ * Bulk goes in rounds over the first BULK_WINDOW receivers: each item whose
  * receiver has no earlier item still queued gets one piece (a 64 KiB
  * fragment, or its whole frame) per round. So a small message to one
  * process goes out between the fragments of a huge one to another, as
@@ -710,8 +758,8 @@ static void conn_flush(conn_t *c) {
     size_t nseen = 0, visited = 0;
     bool any_seen = false;
     item_t **pp = &c->bulk.head, *prev = NULL;
-    while (*pp != NULL && visited < BULK_WINDOW && b->n + 2 <= BATCH_BUFS &&
-           bulk < BATCH_BULK) {
+    while (*pp != NULL && !any_seen && nseen < BULK_WINDOW &&
+           visited < BULK_SCAN && b->n + 2 <= BATCH_BUFS && bulk < BATCH_BULK) {
       item_t *it = *pp;
       visited++;
       bool blocked = any_seen || (it->to_any && nseen > 0);
@@ -736,9 +784,10 @@ static void conn_flush(conn_t *c) {
         dtail = &it->next;
         it->next = NULL;
       } else {
+        /* A blocked item's receiver is in seen already. */
         if (it->to_any)
           any_seen = true;
-        else
+        else if (!blocked)
           seen[nseen++] = it->to;
         prev = it;
         pp = &it->next;
@@ -811,11 +860,16 @@ static bool bulk_holds(const conn_t *c, const otpc_pid_t *to, bool any) {
  * or none), fragmented when the peer takes fragments. Messages go on the
  * bulk lane; control signals on the priority lane, written before any bulk
  * bytes, unless bulk_holds says they must wait or they need fragments. */
-static void conn_ctl(conn_t *c, const otpc__dctl_t *d, otpc_msg_t *msg) {
+static void conn_ctl_acct(conn_t *c, const otpc__dctl_t *d, otpc_msg_t *msg,
+                          size_t acct) {
   otpc_err_t err;
   item_t *it = calloc(1, sizeof *it);
-  if (it == NULL)
+  if (it == NULL) {
+    acct_sub(c->node, d->to.node, acct);
     return;
+  }
+  it->nd = c->node;
+  it->acct = acct;
   if (msg != NULL) {
     otpc_term_t t = otpc_msg_term(msg);
     it->msg = otpc_msg_ref(msg);
@@ -853,6 +907,10 @@ static void conn_ctl(conn_t *c, const otpc__dctl_t *d, otpc_msg_t *msg) {
   }
   q_push(prio ? &c->prio : &c->bulk, it);
   conn_flush(c);
+}
+
+static void conn_ctl(conn_t *c, const otpc__dctl_t *d, otpc_msg_t *msg) {
+  conn_ctl_acct(c, d, msg, 0);
 }
 
 /* --------------------------------------------------- outgoing signals */
@@ -952,7 +1010,9 @@ static void send_cmd(conn_t *c, cmd_t *k) {
   }
   default: return;
   }
-  conn_ctl(c, &d, pl);
+  /* A message's bytes stay counted until its item is written. */
+  conn_ctl_acct(c, &d, pl, k->acct);
+  k->acct = 0;
 }
 
 static void dial(otpc_node_t *n, peer_t *p);
@@ -1130,6 +1190,22 @@ static int push(otpc_node_t *n, int kind, otpc_pid_t from, otpc_pid_t to,
 
 static int push_cmd(otpc_node_t *n, cmd_t *k) {
   pthread_mutex_lock(&n->mu);
+  if (k->kind == K_SEND || k->kind == K_REGSEND || k->kind == K_ALIASSEND) {
+    /* Back-pressure, as dist_buf_busy_limit: a thread process waits while
+     * the node's queue is over the limit (it drains as items are written,
+     * or empties when the connection goes). A scheduler is never blocked:
+     * its processes' messages queue (not yet bounded). */
+    bool may_wait = !otpc__rt_on_scheduler();
+    struct queued *q;
+    while ((q = queued_of(n, k->to.node)) != NULL && may_wait && !n->shutdown &&
+           q->bytes >= n->busy_limit)
+      pthread_cond_wait(&n->cv, &n->mu);
+    if (q != NULL) {
+      k->acct = otpc_msg_term(k->msg).len;
+      k->nd = n;
+      q->bytes += k->acct;
+    }
+  }
   bool ok = !n->shutdown;
   if (ok) {
     *n->ctail = k;
@@ -1934,6 +2010,7 @@ int otpc_node_start(const otpc_node_opts_t *opts, otpc_node_t **out,
   n->epmd_fd = -1;
   n->ticktime = opts->ticktime ? opts->ticktime : 60;
   n->max_msg = opts->max_message_size ? opts->max_message_size : 64u << 20;
+  n->busy_limit = opts->busy_limit ? opts->busy_limit : 1u << 20;
   if (n->o.epmd_port == 0) {
     const char *e = getenv("ERL_EPMD_PORT");
     long v = e ? strtol(e, NULL, 10) : 0;
@@ -2165,6 +2242,16 @@ int otpc_node_list(otpc_node_t *n, unsigned which, otpc_atom_t **nodes,
   return 0;
 }
 
+size_t otpc_node_queued(otpc_node_t *n, otpc_atom_t node) {
+  size_t bytes = 0;
+  pthread_mutex_lock(&n->mu);
+  for (size_t i = 0; i < n->queued.n; i++)
+    if (n->queued.v[i].node == node)
+      bytes = n->queued.v[i].bytes;
+  pthread_mutex_unlock(&n->mu);
+  return bytes;
+}
+
 const char *otpc_node_name(const otpc_node_t *n) {
   return n->name;
 }
@@ -2184,6 +2271,7 @@ void otpc_node_stop(otpc_node_t *n) {
   otpc_rt_stop(n->rt);
   pthread_mutex_lock(&n->mu);
   n->shutdown = true;
+  pthread_cond_broadcast(&n->cv); /* senders waiting on back-pressure */
   pthread_mutex_unlock(&n->mu);
   uv_async_send(&n->async);
   pthread_join(n->thread, NULL);
@@ -2211,6 +2299,7 @@ void otpc_node_stop(otpc_node_t *n) {
   free(n->subs.v);
   free(n->up.v);
   free(n->direct.v);
+  free(n->queued.v);
   pthread_mutex_destroy(&n->mu);
   pthread_cond_destroy(&n->cv);
   free(n);

@@ -96,6 +96,10 @@ const otpc__remote_ops_t *otpc__rt_remote(otpc_rt_t *rt, void **ud) {
   return ops;
 }
 
+bool otpc__rt_on_scheduler(void) {
+  return otpc__tls_sched != NULL;
+}
+
 otpc_pid_t otpc__node_pid(otpc_atom_t node) {
   otpc_pid_t p;
   memset(&p, 0, sizeof p);

@@ -57,6 +57,9 @@ void otpc__rt_set_remote(otpc_rt_t *rt, const otpc__remote_ops_t *ops,
 const otpc__remote_ops_t *otpc__rt_remote(otpc_rt_t *rt, void **ud);
 /* The pseudo pid standing for a node in by-name monitors. */
 otpc_pid_t otpc__node_pid(otpc_atom_t node);
+/* Whether the calling thread is one of a runtime's schedulers (a remote
+ * op must not block it). */
+bool otpc__rt_on_scheduler(void);
 
 /* Incoming signals from remote pids to local ones. They return
  * OTPC_ENOTFOUND when the local pid is dead (for a link or monitor the

@@ -37,10 +37,17 @@ typedef struct otpc_node_opts {
    * dropped with a log line naming the peer, the sender and the size.
    * 0: 64 MiB. */
   size_t max_message_size;
+  /* dist_buf_busy_limit: a thread process (not on a scheduler) whose send
+   * finds this many bytes of messages queued for that node waits until
+   * the queue drops below it, or the connection goes. 0: 1 MiB. */
+  size_t busy_limit;
   /* Log lines (connections up and down, refused handshakes); NULL: stderr. */
   void (*log)(void *ud, const char *line);
   void *log_ud;
 } otpc_node_opts_t;
+
+/* Bytes of messages queued for `node` (not yet written). */
+size_t otpc_node_queued(otpc_node_t *n, otpc_atom_t node);
 
 int otpc_node_start(const otpc_node_opts_t *opts, otpc_node_t **out,
                     otpc_err_t *err);
